@@ -1,0 +1,15 @@
+"""The volunteers service: dispatch of commissioner visits and the field volunteers' API."""
+
+from fastapi import FastAPI
+
+from services.volunteers import store
+from services.volunteers.api import router
+from shared.app import ServiceSpec, build_app
+from shared.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    spec = ServiceSpec(
+        name="volunteers", title="sciweek 科技特派员 volunteers", router=router, ensure_indexes=store.ensure_indexes
+    )
+    return build_app(spec, settings or Settings(service="volunteers"))

@@ -1,0 +1,258 @@
+"""The one factory that wires every service: MongoDB, RabbitMQ, relay, consumer, health, metrics, errors."""
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import idempotency, outbox
+from shared.auth import TokenVerifier
+from shared.envelope import correlation_id_var
+from shared.idempotency import Handler, Inbox
+from shared.messaging import Broker, Consumer
+from shared.metrics import Metrics
+from shared.mongo import Document, Session, connect_mongo, in_transaction, ping
+from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.programme import Programme, load_programme
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Reply = tuple[int, dict[str, Any]]
+IndexSetup = Callable[[AsyncDatabase[Document]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes one service: its HTTP routes, its event subscriptions and its indexes."""
+
+    name: str
+    title: str
+    router: APIRouter
+    routes: Mapping[str, Handler] = field(default_factory=dict)
+    ensure_indexes: IndexSetup | None = None
+
+
+@dataclass
+class Runtime:
+    """The clients of one running service, created in the lifespan and passed down explicitly."""
+
+    settings: Settings
+    programme: Programme
+    metrics: Metrics
+    mongo: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+    broker: Broker
+    relay: outbox.Relay
+    consumer: Consumer | None
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def commit(self, fn: Callable[[Session], Awaitable[T]]) -> T:
+        """Run a state change (with its outbox entries) in one transaction, then nudge the relay."""
+        result = await in_transaction(self.mongo, fn)
+        self.relay.wake()
+        return result
+
+    async def commit_once(self, key: str | None, body: Any, fn: Callable[[Session], Awaitable[Reply]]) -> Reply:
+        """`commit` under an Idempotency-Key: a replay returns the first reply, another body is 422."""
+        result = await idempotency.run_idempotent(self.mongo, self.db, key, idempotency.request_fingerprint(body), fn)
+        self.relay.wake()
+        return result
+
+    async def start(self, spec: ServiceSpec) -> None:
+        await outbox.ensure_indexes(self.db)
+        await idempotency.ensure_indexes(self.db)
+        if spec.ensure_indexes is not None:
+            await spec.ensure_indexes(self.db)
+        self.background.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
+
+    async def _connect_broker(self) -> None:
+        await self.broker.connect()
+        self.relay.start()
+        if self.consumer is not None:
+            await self.consumer.start()
+        self.started.set()
+
+    async def stop(self) -> None:
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        if self.consumer is not None and self.consumer.channel is not None:
+            await self.consumer.stop()
+        await self.relay.stop()
+        await self.broker.close()
+        await self.mongo.close()
+
+    async def readiness(self) -> dict[str, bool]:
+        checks = {"mongodb": False, "rabbitmq": self.broker.connected, "consumer": self.consumer is None}
+        try:
+            await asyncio.wait_for(ping(self.mongo), 2)
+            checks["mongodb"] = True
+        except Exception as exc:
+            log.warning("readiness: MongoDB unreachable: %r", exc)
+        if self.consumer is not None and checks["rabbitmq"]:
+            try:
+                count = await asyncio.wait_for(self.broker.consumer_count(self.settings.queue), 2)
+                checks["consumer"] = count > 0
+            except Exception as exc:
+                log.warning("readiness: consumer check failed: %r", exc)
+        return checks
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+class HttpMiddleware:
+    """Correlation id in and out, body size limit, and request metrics by route template."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        request_id = (headers.get(b"x-request-id") or headers.get(b"x-correlation-id") or b"").decode()[:64]
+        request_id = request_id or str(uuid.uuid4())
+        token = correlation_id_var.set(request_id)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            length = headers.get(b"content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body:
+                too_big = Problem(413, "payload_too_large", detail=f"请求体超过 {self.max_body} 字节")
+                await problem_response(too_big)(scope, receive, send_with_id)
+                return
+            await self.app(scope, self._limited(receive), send_with_id)
+        finally:
+            correlation_id_var.reset(token)
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.metrics.http_requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.http_seconds.labels(scope["method"], template).observe(time.perf_counter() - started)
+
+    def _limited(self, receive: Receive) -> Receive:
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_body:
+                raise Problem(413, "payload_too_large", detail=f"请求体超过 {self.max_body} 字节")
+            return message
+
+        return counted
+
+
+def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
+    """A FastAPI app for `spec`: clients are created in the lifespan, never at import time."""
+    metrics = Metrics(spec.name)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        mongo = connect_mongo(settings.mongodb_url)
+        db = mongo[settings.mongodb_db]
+        broker = Broker(settings)
+        consumer = Consumer(broker, spec.routes, Inbox(mongo, db), metrics) if spec.routes else None
+        runtime = Runtime(
+            settings,
+            load_programme(settings.programme_file),
+            metrics,
+            mongo,
+            db,
+            broker,
+            outbox.Relay(db, broker, settings, metrics),
+            consumer,
+        )
+        await runtime.start(spec)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan, docs_url="/docs", openapi_url="/openapi.json")
+    app.state.verifier = TokenVerifier(settings)
+    install_problem_handlers(app)
+    app.add_middleware(HttpMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    app.include_router(_ops_router(metrics))
+    app.include_router(spec.router)
+    return app
+
+
+def _ops_router(metrics: Metrics) -> APIRouter:
+    router = APIRouter(tags=["ops"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        checks = await runtime.readiness()
+        ready = all(checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @router.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per log line, with the correlation id of the request or event being handled."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "correlation_id": correlation_id_var.get(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(settings: Settings) -> None:
+    """JSON logs on stderr at the configured level."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLogFormatter(settings.service))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)

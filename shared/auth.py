@@ -1,0 +1,113 @@
+"""JWT bearer tokens (PyJWT): verification, the caller's principal, role and scope checks, dev minting."""
+
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
+
+from shared.problems import Problem
+from shared.settings import Settings
+
+Role = Literal["admin", "city", "venue", "exhibitor", "reviewer", "volunteer"]
+ROLES: tuple[Role, ...] = ("admin", "city", "venue", "exhibitor", "reviewer", "volunteer")
+
+
+class Principal(BaseModel):
+    """Who is calling, and what they may touch."""
+
+    sub: str
+    role: Role
+    city: str | None = None
+    venues: list[str] = []
+    org: str | None = None
+
+    def may_act_for_city(self, city_code: str) -> bool:
+        """Admin everywhere; a city coordinator only in their own city."""
+        return self.role == "admin" or (self.role == "city" and self.city == city_code)
+
+
+class TokenVerifier:
+    """Checks signature, algorithm allow-list, `iss`, `aud` and `exp`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.key = settings.jwt_public_key or settings.jwt_secret.get_secret_value()
+        self.algorithms = list(settings.jwt_algorithms)
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=self.algorithms,
+                issuer=self.issuer,
+                audience=self.audience,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+            principal = Principal.model_validate(claims)
+        except (jwt.PyJWTError, ValidationError) as exc:
+            raise Problem(401, "invalid_token", detail=f"令牌无效 / invalid token: {type(exc).__name__}") from exc
+        if principal.role == "city" and not principal.city:
+            raise Problem(401, "invalid_token", detail="city role requires a `city` claim")
+        return principal
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    role: Role,
+    sub: str,
+    city: str | None = None,
+    venues: list[str] | None = None,
+    org: str | None = None,
+    ttl: timedelta = timedelta(hours=12),
+) -> str:
+    """An HS-signed token for development and tests."""
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "role": role,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + ttl,
+    }
+    if city:
+        claims["city"] = city
+    if venues:
+        claims["venues"] = venues
+    if org:
+        claims["org"] = org
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT bearer token")
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    """The verified caller; 401 without a valid bearer token."""
+    if credentials is None:
+        raise Problem(401, "missing_token", detail="需要 Bearer 令牌 / a bearer token is required")
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.verify(credentials.credentials)
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """A dependency that admits only these roles (403 otherwise)."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise Problem(403, "forbidden_role", detail=f"需要角色 / requires role: {', '.join(roles)}")
+        return principal
+
+    return check

@@ -1,0 +1,124 @@
+"""The `sciweek` command: run the embedded system, serve one service, mint development tokens."""
+
+import argparse
+import signal
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from shared.settings import REPO_ROOT, SERVICES, Settings, describe_error
+
+
+def _settings(service: str) -> Settings:
+    try:
+        return Settings(service=service)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        sys.exit(describe_error(exc))
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from shared.app import configure_logging
+
+    settings = _settings(args.service)
+    configure_logging(settings)
+    uvicorn.run(
+        f"services.{args.service}.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
+    )
+
+
+def up(args: argparse.Namespace) -> None:
+    from shared.embedded import Stack, amqp_reachable
+
+    settings = _settings("reporting")
+    if not amqp_reachable(settings.amqp_url):
+        sys.exit(
+            f"RabbitMQ 不可达 / RabbitMQ is not reachable at {settings.amqp_url}\n"
+            "启动它 / start it with:  rabbitmq-server -detached\n"
+            "or point AMQP_URL at a running broker."
+        )
+    stack = Stack(settings.amqp_url, Path(args.data_dir), log_dir=Path(args.data_dir).parent / "logs")
+    print("正在启动 SecantusDB 与四个服务 / starting SecantusDB and the four services …", flush=True)
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack.start()
+        print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {args.data_dir}")
+        for name, proc in stack.services.items():
+            print(f"  {name:<13} {proc.url:<24} API docs: {proc.url}/docs")
+        print(f"  logs: {stack.log_dir}\n按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
+        while not stopping and not stack.dead():
+            time.sleep(0.5)
+        if stack.dead():
+            print(f"服务意外退出 / service exited: {', '.join(stack.dead())} (see logs)", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\n正在停止 / stopping …", flush=True)
+        stack.stop()
+        print("已停止 / stopped.")
+
+
+def token(args: argparse.Namespace) -> None:
+    from shared.auth import mint_token
+
+    settings = _settings("reporting")
+    venues = [v for v in (args.venues or "").split(",") if v]
+    if args.role == "city" and not args.city:
+        sys.exit("--city is required for --role city")
+    print(
+        mint_token(
+            settings,
+            role=args.role,
+            sub=args.sub or f"dev-{args.role}",
+            city=args.city,
+            venues=venues,
+            org=args.org,
+            ttl=timedelta(hours=args.ttl_hours),
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="sciweek", description="sciweek 科技活动周运营平台")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p_up = commands.add_parser("up", help="run SecantusDB and the four services (embedded default)")
+    p_up.add_argument("--data-dir", default=str(REPO_ROOT / ".data" / "secantus"))
+    p_up.set_defaults(run=up)
+
+    p_serve = commands.add_parser("serve", help="run one service")
+    p_serve.add_argument("service", choices=SERVICES)
+    p_serve.set_defaults(run=serve)
+
+    p_token = commands.add_parser("token", help="mint a development JWT")
+    p_token.add_argument(
+        "--role", required=True, choices=["admin", "city", "venue", "exhibitor", "reviewer", "volunteer"]
+    )
+    p_token.add_argument("--sub")
+    p_token.add_argument("--city")
+    p_token.add_argument("--venues", help="comma-separated venue ids")
+    p_token.add_argument("--org")
+    p_token.add_argument("--ttl-hours", type=float, default=12)
+    p_token.set_defaults(run=token)
+
+    args = parser.parse_args(argv)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The embedded system: a SecantusDB process and the four service processes, started and stopped together.
+
+SecantusDB (GPL-2.0) runs from its own virtual environment as a separate process; nothing here imports it.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from shared.settings import DEFAULT_PORTS, REPO_ROOT, SERVICES
+
+SECANTUS_URI_OPTIONS = "directConnection=true&retryWrites=false&maxIdleTimeMS=60000"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tcp_reachable(host: str, port: int, timeout: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def amqp_reachable(amqp_url: str) -> bool:
+    """Whether something listens at the broker address of `amqp_url`."""
+    parts = urlsplit(amqp_url)
+    return tcp_reachable(parts.hostname or "127.0.0.1", parts.port or 5672)
+
+
+def secantus_binary() -> Path:
+    return Path(os.environ.get("SCIWEEK_SECANTUS_BIN", REPO_ROOT / ".venv-secantus" / "bin" / "secantusd-py"))
+
+
+class SecantusServer:
+    """A SecantusDB server process on a free port; `storage` is a directory or ":memory:"."""
+
+    def __init__(self, storage: str | Path, log_path: Path | None = None) -> None:
+        self.storage = str(storage)
+        self.log_path = log_path
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.port}/?{SECANTUS_URI_OPTIONS}"
+
+    def start(self, timeout_s: float = 60.0) -> str:
+        binary = secantus_binary()
+        if not binary.exists():
+            raise FileNotFoundError(f"SecantusDB not installed at {binary}; run ./scripts/install first")
+        if self.storage != ":memory:":
+            Path(self.storage).mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        # run from the storage's parent so no stray ./secantusd.toml is picked up; flags are explicit anyway
+        self.process = subprocess.Popen(
+            [
+                str(binary),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--storage-path",
+                self.storage,
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while not tcp_reachable("127.0.0.1", self.port, 0.2):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"SecantusDB exited with code {self.process.returncode} (data dir locked?)")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError("SecantusDB did not start listening in time")
+            time.sleep(0.1)
+        return self.uri
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class ServiceProcess:
+    """One service run as `python -m shared.cli serve NAME` with its own environment."""
+
+    def __init__(self, name: str, port: int, env: Mapping[str, str], log_path: Path | None = None) -> None:
+        self.name = name
+        self.port = port
+        self.env = {**os.environ, **env, "SCIWEEK_PORT": str(port)}
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab") if self.log_path else None
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "serve", self.name],
+            env=self.env,
+            cwd=REPO_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with code {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} was not ready within {timeout_s:.0f}s")
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Stack:
+    """SecantusDB plus the four services, against the broker at `amqp_url`."""
+
+    def __init__(
+        self,
+        amqp_url: str,
+        storage: str | Path,
+        ports: Mapping[str, int] = DEFAULT_PORTS,
+        extra_env: Mapping[str, str] | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.amqp_url = amqp_url
+        self.log_dir = log_dir
+        self.db = SecantusServer(storage, log_dir / "secantus.log" if log_dir else None)
+        self.extra_env = dict(extra_env or {})
+        self.ports = dict(ports)
+        self.services: dict[str, ServiceProcess] = {}
+
+    def start(self) -> None:
+        if self.log_dir:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        mongodb_url = self.db.start()
+        env = {"AMQP_URL": self.amqp_url, "MONGODB_URL": mongodb_url, **self.extra_env}
+        for name in SERVICES:
+            log = self.log_dir / f"{name}.log" if self.log_dir else None
+            self.services[name] = ServiceProcess(name, self.ports[name], env, log)
+            self.services[name].start()
+        for proc in self.services.values():
+            proc.wait_ready()
+
+    def dead(self) -> list[str]:
+        """Services whose process has exited."""
+        return [n for n, p in self.services.items() if p.process is not None and p.process.poll() is not None]
+
+    def stop(self) -> None:
+        for proc in self.services.values():
+            if proc.process is not None and proc.process.poll() is None:
+                proc.process.send_signal(signal.SIGTERM)
+        for proc in self.services.values():
+            proc.stop()
+        self.db.stop()

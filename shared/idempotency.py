@@ -1,0 +1,108 @@
+"""Exactly-once effects: the consumer inbox, and Idempotency-Key replays for HTTP writes.
+
+Both work the same way: the record "this was done" is written in the same transaction as the effect,
+under a unique key, so a retry finds the record instead of doing the work twice.
+"""
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.envelope import Envelope
+from shared.mongo import Document, Session, in_transaction
+from shared.problems import Problem
+
+INBOX = "inbox"
+IDEMPOTENCY = "idempotency_keys"
+IDEMPOTENCY_TTL_S = 14 * 24 * 3600  # a phone may stay offline for days before it retries
+
+Handler = Callable[[AsyncDatabase[Document], Session, Envelope, Any], Awaitable[None]]
+
+
+class Inbox:
+    """The events this service has applied, each stored whole (an event log that projections replay)."""
+
+    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document]) -> None:
+        self.client = client
+        self.db = db
+
+    async def apply_once(self, event: Envelope, effect: Callable[[Session], Awaitable[None]]) -> bool:
+        """Run `effect` and record `event` in one transaction; False (and no effect) if already recorded."""
+
+        async def txn(session: Session) -> bool:
+            if await self.db[INBOX].find_one({"_id": event.dedup_key}, {"_id": 1}, session=session):
+                return False
+            await self.db[INBOX].insert_one(
+                {
+                    "_id": event.dedup_key,
+                    "type": event.type,
+                    "time": event.time,
+                    "received_at": datetime.now(UTC),
+                    "event": event.model_dump(mode="json"),
+                },
+                session=session,
+            )
+            await effect(session)
+            return True
+
+        try:
+            return await in_transaction(self.client, txn)
+        except DuplicateKeyError as exc:
+            if INBOX in str(exc):  # another replica applied it between our read and our insert
+                return False
+            raise
+
+
+def request_fingerprint(body: Any) -> str:
+    """A stable hash of a request body, to tell a replay from a reused key."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+async def run_idempotent(
+    client: AsyncMongoClient[Document],
+    db: AsyncDatabase[Document],
+    key: str | None,
+    fingerprint: str,
+    effect: Callable[[Session], Awaitable[tuple[int, dict[str, Any]]]],
+) -> tuple[int, dict[str, Any]]:
+    """Run `effect` once per key: a replay with the same body returns the first response, another body is 422.
+
+    `key` must already be scoped to the caller (e.g. "<sub>:<route>:<Idempotency-Key>").
+    """
+    if key is None:
+        return await in_transaction(client, effect)
+
+    async def txn(session: Session) -> tuple[int, dict[str, Any]]:
+        prior = await db[IDEMPOTENCY].find_one({"_id": key}, session=session)
+        if prior is not None:
+            if prior["fingerprint"] != fingerprint:
+                raise Problem(
+                    422,
+                    "idempotency_key_reused",
+                    "幂等键已用于不同的请求 / Idempotency-Key reused",
+                    "The same Idempotency-Key was sent with a different request body.",
+                )
+            return int(prior["status"]), dict(prior["body"])
+        status, body = await effect(session)
+        await db[IDEMPOTENCY].insert_one(
+            {"_id": key, "fingerprint": fingerprint, "status": status, "body": body, "created_at": datetime.now(UTC)},
+            session=session,
+        )
+        return status, body
+
+    try:
+        return await in_transaction(client, txn)
+    except DuplicateKeyError:  # a concurrent retry with the same key committed first: replay its answer
+        return await in_transaction(client, txn)
+
+
+async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
+    """Indexes of the inbox and the idempotency keys."""
+    await db[INBOX].create_index([("time", ASCENDING)])
+    await db[IDEMPOTENCY].create_index("created_at", expireAfterSeconds=IDEMPOTENCY_TTL_S)

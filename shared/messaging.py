@@ -1,0 +1,256 @@
+"""RabbitMQ: the connection, the topology, publishing with confirms, and the consumer.
+
+Field notes this follows: messages are persistent; connection, channels and queues are held for the
+process's lifetime (RobustConnection only keeps weak references); publishes are mandatory with returns
+raising; retries go back through the default exchange to one queue, never through the topic exchange.
+"""
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from pydantic import ValidationError
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
+
+from shared.contracts import UnknownEventType, validate_data
+from shared.envelope import Envelope, causation_id_var, correlation_id_var
+from shared.idempotency import Handler, Inbox
+from shared.metrics import Metrics
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-sciweek-attempt"
+
+
+def event_message(event: Envelope) -> aio_pika.Message:
+    """The AMQP message carrying `event`: persistent, message_id = event id."""
+    return aio_pika.Message(
+        body=event.model_dump_json().encode(),
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        message_id=event.id,
+        correlation_id=event.correlation_id,
+        type=event.type,
+        app_id=event.source,
+        timestamp=event.time,
+    )
+
+
+class Broker:
+    """One robust connection, a confirming publisher channel and the events exchange."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.connection: AbstractRobustConnection | None = None
+        self.channel: AbstractChannel | None = None
+        self.exchange: AbstractExchange | None = None
+        self.ready = asyncio.Event()
+
+    async def connect(self) -> None:
+        """Connect, retrying with backoff until the broker answers (connect_robust fails fast at start-up)."""
+        async for attempt in AsyncRetrying(
+            wait=wait_exponential(multiplier=0.2, max=5), retry=retry_if_exception_type(OSError)
+        ):
+            with attempt:
+                self.connection = await aio_pika.connect_robust(
+                    self.settings.amqp_url,
+                    client_properties={"connection_name": f"sciweek-{self.settings.service}"},
+                )
+        assert self.connection is not None
+        self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+        self.exchange = await self.channel.declare_exchange(
+            self.settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        self.ready.set()
+
+    @property
+    def connected(self) -> bool:
+        return self.connection is not None and not self.connection.is_closed and self.connection.connected.is_set()
+
+    async def publish(self, event: Envelope) -> None:
+        """Publish and wait for the broker's confirm; raises on nack, no route, outage or timeout."""
+        if self.exchange is None:
+            raise ConnectionError("broker not connected yet")
+        await self.exchange.publish(
+            event_message(event), routing_key=event.type, mandatory=True, timeout=self.settings.publish_timeout_s
+        )
+
+    async def consumer_count(self, queue: str) -> int:
+        """How many consumers the broker sees on `queue` (a passive declare on a short-lived channel)."""
+        if self.connection is None:
+            return 0
+        channel = await self.connection.channel()
+        try:
+            declared = await channel.declare_queue(queue, passive=True)
+            result = declared.declaration_result
+            return int(result.consumer_count or 0)
+        finally:
+            await channel.close()
+
+    async def close(self) -> None:
+        if self.connection is not None:
+            await self.connection.close()
+
+
+def queue_arguments(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Arguments of the consumer's main, retry and dead-letter queues (all quorum, all durable)."""
+    q = settings.queue
+    quorum: dict[str, Any] = {"x-queue-type": "quorum"}
+    return {
+        q: {
+            **quorum,
+            "x-delivery-limit": settings.delivery_limit,  # a message that keeps crashing the consumer
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": f"{q}.dlq",
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        },
+        f"{q}.retry": {
+            **quorum,
+            "x-message-ttl": settings.retry_delay_ms,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": q,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        },
+        f"{q}.dlq": quorum,
+    }
+
+
+class PermanentError(Exception):
+    """A handler's failure that retrying cannot fix: the event goes straight to the dead-letter queue."""
+
+
+class Consumer:
+    """Consumes the service's queue: decode, validate, apply exactly once, then ack.
+
+    Deliveries are applied one at a time per process (prefetch only pipelines them): projections update
+    hot documents, and concurrent transactions on those conflict and spin.
+    """
+
+    def __init__(self, broker: Broker, routes: Mapping[str, Handler], inbox: Inbox, metrics: Metrics) -> None:
+        self.broker = broker
+        self.settings = broker.settings
+        self.routes = routes
+        self.inbox = inbox
+        self.metrics = metrics
+        self.channel: AbstractChannel | None = None
+        self.queue: AbstractQueue | None = None
+        self._tag: str | None = None
+        self._serial = asyncio.Lock()
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def start(self) -> None:
+        """Declare the queues, bind exactly the routed event types, and start consuming."""
+        assert self.broker.connection is not None and self.broker.exchange is not None
+        self.channel = await self.broker.connection.channel(publisher_confirms=True)
+        await self.channel.set_qos(prefetch_count=self.settings.prefetch)
+        queues = {}
+        for name, arguments in queue_arguments(self.settings).items():
+            queues[name] = await self.channel.declare_queue(name, durable=True, arguments=arguments)
+        self.queue = queues[self.settings.queue]
+        for event_type in self.routes:
+            await self.queue.bind(self.settings.exchange, routing_key=event_type)
+        self._tag = await self.queue.consume(self._on_message)
+
+    async def stop(self) -> None:
+        """Stop new deliveries, let in-flight ones finish (bounded), then close: the rest return to the queue."""
+        if self.queue is not None and self._tag is not None:
+            await self.queue.cancel(self._tag)
+        try:
+            await asyncio.wait_for(self._idle.wait(), self.settings.shutdown_grace_s)
+        except TimeoutError:
+            log.warning("shutdown with %d deliveries in flight; they return to the queue", self._inflight)
+        if self.channel is not None:
+            await self.channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            async with self._serial:
+                await self._process(message)
+        finally:
+            self._inflight -= 1
+            if self._inflight == 0:
+                self._idle.set()
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
+        try:
+            event = Envelope.model_validate_json(message.body)
+            data = validate_data(event.type, event.data)
+            handler = self.routes.get(event.type)
+            if handler is None:
+                raise UnknownEventType(event.type)
+        except (ValidationError, UnknownEventType, ValueError) as exc:
+            await self._dead_letter(message, message.type or "unknown", "invalid", repr(exc))
+            return
+        correlation = correlation_id_var.set(event.correlation_id)
+        causation = causation_id_var.set(event.id)
+        try:
+            applied = await self.inbox.apply_once(event, lambda s: handler(self.inbox.db, s, event, data))
+        except PermanentError as exc:
+            await self._dead_letter(message, event.type, "permanent", repr(exc))
+            return
+        except Exception as exc:
+            await self._retry_or_dead_letter(message, event, exc)
+            return
+        finally:
+            correlation_id_var.reset(correlation)
+            causation_id_var.reset(causation)
+        (self.metrics.consumed if applied else self.metrics.duplicates).labels(type=event.type).inc()
+        await message.ack()
+
+    async def _retry_or_dead_letter(self, message: AbstractIncomingMessage, event: Envelope, exc: Exception) -> None:
+        previous = (message.headers or {}).get(ATTEMPT_HEADER, 0)
+        attempt = (previous if isinstance(previous, int) else 0) + 1
+        log.warning(
+            "event %s (%s, correlation %s) failed, attempt %d: %r",
+            event.id,
+            event.type,
+            event.correlation_id,
+            attempt,
+            exc,
+        )
+        if attempt > self.settings.max_retries:
+            await self._dead_letter(message, event.type, "retries_exhausted", repr(exc))
+            return
+        await self._forward(message, f"{self.settings.queue}.retry", {ATTEMPT_HEADER: attempt})
+        self.metrics.retried.labels(type=event.type).inc()
+        await message.ack()
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, event_type: str, reason: str, error: str) -> None:
+        log.error("dead-lettering message %s (%s): %s %s", message.message_id, event_type, reason, error)
+        await self._forward(
+            message, f"{self.settings.queue}.dlq", {"x-sciweek-reason": reason, "x-sciweek-error": error[:1000]}
+        )
+        self.metrics.dead_lettered.labels(type=event_type, reason=reason).inc()
+        await message.ack()
+
+    async def _forward(self, message: AbstractIncomingMessage, queue: str, headers: dict[str, Any]) -> None:
+        """Copy to one queue through the default exchange (confirmed), before the original is acked."""
+        assert self.channel is not None
+        copy = aio_pika.Message(
+            body=message.body,
+            headers={**(message.headers or {}), **headers},
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            type=message.type,
+            app_id=message.app_id,
+            timestamp=message.timestamp,
+        )
+        await self.channel.default_exchange.publish(copy, routing_key=queue, timeout=self.settings.publish_timeout_s)

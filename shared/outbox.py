@@ -1,0 +1,182 @@
+"""The transactional outbox and its relay.
+
+A use case writes its state change and `add_to_outbox(...)` in one transaction. The relay (only the
+replica holding the lease) publishes due entries with confirms and marks them sent. A failed publish is
+retried with backoff; a timed-out publish counts as failed too and may duplicate, which consumers absorb.
+"""
+
+import asyncio
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from pymongo import ASCENDING, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from shared.envelope import Envelope
+from shared.metrics import Metrics
+from shared.mongo import Document, Session
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OUTBOX = "outbox"
+LEASES = "leases"
+SENT_RETENTION_S = 7 * 24 * 3600
+MAX_BACKOFF_S = 30.0
+
+
+class Publisher(Protocol):
+    async def publish(self, event: Envelope) -> None: ...
+
+
+async def add_to_outbox(db: AsyncDatabase[Document], session: Session, event: Envelope) -> None:
+    """Record `event` for publishing, inside the caller's transaction."""
+    await db[OUTBOX].insert_one(
+        {
+            "_id": event.id,
+            "type": event.type,
+            "envelope": event.model_dump(mode="json"),
+            "status": "pending",
+            "created_at": event.time,
+            "due_at": event.time,
+            "attempts": 0,
+        },
+        session=session,
+    )
+
+
+async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
+    """Indexes the relay's queries need; sent entries expire after a week."""
+    await db[OUTBOX].create_index([("status", ASCENDING), ("created_at", ASCENDING)])
+    await db[OUTBOX].create_index("sent_at", expireAfterSeconds=SENT_RETENTION_S)
+
+
+def backoff_s(attempts: int) -> float:
+    """Delay before the next try of an entry that failed `attempts` times."""
+    return float(min(MAX_BACKOFF_S, 0.25 * 2 ** max(0, attempts - 1)))
+
+
+class Relay:
+    """Publishes pending outbox entries; one replica at a time holds the lease."""
+
+    def __init__(self, db: AsyncDatabase[Document], publisher: Publisher, settings: Settings, metrics: Metrics) -> None:
+        self.db = db
+        self.publisher = publisher
+        self.settings = settings
+        self.metrics = metrics
+        self.owner = f"{settings.service}-{uuid.uuid4()}"
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"relay-{self.settings.service}")
+
+    def wake(self) -> None:
+        """Publish now rather than at the next poll (called after a commit that wrote an entry)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        await self._release_lease()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            busy = False
+            try:
+                if await self._hold_lease():
+                    busy = await self.publish_due() >= self.settings.relay_batch
+                await self._update_gauges()
+            except PyMongoError as exc:
+                log.warning("relay cannot reach MongoDB: %r", exc)
+            if not busy:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.settings.relay_poll_s)
+                except TimeoutError:
+                    pass
+                self._wake.clear()
+
+    async def _hold_lease(self) -> bool:
+        now = datetime.now(UTC)
+        try:
+            await self.db[LEASES].update_one(
+                {"_id": "outbox-relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": self.owner, "until": now + timedelta(seconds=self.settings.relay_lease_s)}},
+                upsert=True,
+            )
+        except DuplicateKeyError:  # the document exists and another live replica owns it
+            return False
+        return True
+
+    async def _release_lease(self) -> None:
+        try:
+            await self.db[LEASES].delete_one({"_id": "outbox-relay", "owner": self.owner})
+        except PyMongoError as exc:
+            log.warning("could not release the relay lease: %r", exc)
+
+    async def publish_due(self) -> int:
+        """Publish one batch of due entries; returns how many were tried."""
+        now = datetime.now(UTC)
+        entries = (
+            await self.db[OUTBOX]
+            .find(
+                {"status": "pending", "due_at": {"$lte": now}},
+                sort=[("created_at", ASCENDING)],
+                limit=self.settings.relay_batch,
+            )
+            .to_list()
+        )
+        if not entries:
+            return 0
+        events = [Envelope.model_validate(e["envelope"]) for e in entries]
+        results = await asyncio.gather(*(self.publisher.publish(ev) for ev in events), return_exceptions=True)
+        done = datetime.now(UTC)
+        updates = []
+        for entry, event, result in zip(entries, events, results, strict=True):
+            if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError):
+                    raise result
+                attempts = entry["attempts"] + 1
+                self.metrics.publish_failures.labels(type=event.type).inc()
+                log.warning(
+                    "publish of %s (%s, correlation %s) failed, attempt %d: %r",
+                    event.id,
+                    event.type,
+                    event.correlation_id,
+                    attempts,
+                    result,
+                )
+                updates.append(
+                    UpdateOne(
+                        {"_id": event.id},
+                        {
+                            "$set": {
+                                "attempts": attempts,
+                                "last_error": repr(result)[:500],
+                                "due_at": done + timedelta(seconds=backoff_s(attempts)),
+                            }
+                        },
+                    )
+                )
+            else:
+                self.metrics.published.labels(type=event.type).inc()
+                updates.append(
+                    UpdateOne(
+                        {"_id": event.id}, {"$set": {"status": "sent", "sent_at": done}, "$unset": {"due_at": ""}}
+                    )
+                )
+        await self.db[OUTBOX].bulk_write(updates, ordered=False)
+        return len(entries)
+
+    async def _update_gauges(self) -> None:
+        pending = await self.db[OUTBOX].count_documents({"status": "pending"})
+        self.metrics.outbox_pending.set(pending)
+        oldest = await self.db[OUTBOX].find_one({"status": "pending"}, sort=[("created_at", ASCENDING)])
+        age = (datetime.now(UTC) - oldest["created_at"]).total_seconds() if oldest else 0.0
+        self.metrics.outbox_oldest_age.set(age)

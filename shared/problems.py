@@ -1,0 +1,102 @@
+"""Errors as application/problem+json (RFC 9457) with a stable machine-readable `code`."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.rules import RuleViolation
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+
+_HTTP_TITLES = {
+    400: "请求无效 / Bad request",
+    401: "未认证 / Unauthorized",
+    403: "无权限 / Forbidden",
+    404: "未找到 / Not found",
+    405: "方法不允许 / Method not allowed",
+    409: "冲突 / Conflict",
+    410: "已失效 / Gone",
+    412: "前提条件失败 / Precondition failed",
+    413: "请求体过大 / Payload too large",
+    415: "不支持的媒体类型 / Unsupported media type",
+    422: "请求参数无效 / Invalid request",
+    429: "请求过多 / Too many requests",
+}
+
+
+class Problem(Exception):
+    """An error the API reports to the caller: status, stable code, bilingual title, detail."""
+
+    def __init__(
+        self, status: int, code: str, title: str | None = None, detail: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(f"{status} {code}: {detail or title}")
+        self.status = status
+        self.code = code
+        self.title = title or _HTTP_TITLES.get(status, "错误 / Error")
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_response(
+    problem: Problem, request: Request | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The JSON response for `problem`."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": problem.title,
+        "status": problem.status,
+        "code": problem.code,
+        **problem.extra,
+    }
+    if problem.detail:
+        body["detail"] = problem.detail
+    if request is not None:
+        body["instance"] = request.url.path
+    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON, headers=headers)
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc, request)
+
+
+async def _on_rule_violation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RuleViolation)
+    return problem_response(Problem(409 if exc.kind == "conflict" else 422, exc.code, detail=exc.message), request)
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+    return problem_response(
+        Problem(422, "validation_error", detail="请求内容未通过校验 / The request failed validation.", errors=errors),
+        request,
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    return problem_response(
+        Problem(exc.status_code, f"http_{exc.status_code}", detail=detail), request, headers=dict(exc.headers or {})
+    )
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(Problem(500, "internal_error", "服务器内部错误 / Internal server error"), request)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Make every error of `app` a problem+json response."""
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RuleViolation, _on_rule_violation)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)

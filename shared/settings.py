@@ -1,0 +1,102 @@
+"""Per-service settings from the environment, validated at start-up."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_JWT_SECRET = "sciweek-development-secret-not-for-production"
+SERVICES = ("registration", "exhibits", "volunteers", "reporting")
+DEFAULT_PORTS = {"registration": 8001, "exhibits": 8002, "volunteers": 8003, "reporting": 8004}
+
+
+class Settings(BaseSettings):
+    """Everything a service reads from its environment (prefix SCIWEEK_, plus AMQP_URL and MONGODB_URL)."""
+
+    model_config = SettingsConfigDict(env_prefix="SCIWEEK_", extra="ignore", frozen=True)
+
+    service: Literal["registration", "exhibits", "volunteers", "reporting"]
+    amqp_url: str = Field(
+        "amqp://guest:guest@127.0.0.1:5672/", validation_alias=AliasChoices("AMQP_URL", "SCIWEEK_AMQP_URL")
+    )
+    mongodb_url: str = Field(
+        "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false&maxIdleTimeMS=60000",
+        validation_alias=AliasChoices("MONGODB_URL", "SCIWEEK_MONGODB_URL"),
+    )
+    mongodb_db: str = ""
+    namespace: str = Field("sciweek", pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    host: str = "127.0.0.1"
+    port: int = Field(0, ge=0, le=65535)
+    programme_file: Path = REPO_ROOT / "config" / "programme.toml"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    jwt_algorithms: list[Literal["HS256", "HS384", "HS512", "RS256", "ES256"]] = ["HS256"]
+    jwt_public_key: str | None = None
+    jwt_issuer: str = "sciweek"
+    jwt_audience: str = "sciweek"
+
+    max_body_bytes: int = Field(1_000_000, gt=0)
+    publish_timeout_s: float = Field(5.0, gt=0)
+    relay_batch: int = Field(200, gt=0)
+    relay_poll_s: float = Field(0.5, gt=0)
+    relay_lease_s: float = Field(10.0, gt=0)
+    prefetch: int = Field(64, gt=0)
+    max_retries: int = Field(3, ge=0)
+    retry_delay_ms: int = Field(5000, gt=0)
+    delivery_limit: int = Field(10, gt=0)
+    shutdown_grace_s: float = Field(10.0, ge=0)
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_scheme(cls, v: str) -> str:
+        if not v.startswith(("amqp://", "amqps://")):
+            raise ValueError("AMQP_URL must start with amqp:// or amqps://")
+        return v
+
+    @field_validator("mongodb_url")
+    @classmethod
+    def _mongodb_scheme(cls, v: str) -> str:
+        if not v.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("MONGODB_URL must start with mongodb:// or mongodb+srv://")
+        return v
+
+    @model_validator(mode="after")
+    def _defaults_and_keys(self) -> "Settings":
+        if not self.mongodb_db:
+            object.__setattr__(self, "mongodb_db", f"sciweek_{self.service}")
+        if not self.port:
+            object.__setattr__(self, "port", DEFAULT_PORTS[self.service])
+        uses_rsa = any(a.startswith(("RS", "ES")) for a in self.jwt_algorithms)
+        if uses_rsa and not self.jwt_public_key:
+            raise ValueError("SCIWEEK_JWT_PUBLIC_KEY is required for RS256/ES256")
+        if not self.programme_file.is_file():
+            raise ValueError(f"SCIWEEK_PROGRAMME_FILE not found: {self.programme_file}")
+        return self
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.namespace}.events"
+
+    @property
+    def queue(self) -> str:
+        return f"{self.namespace}.{self.service}"
+
+    @property
+    def source(self) -> str:
+        return f"sciweek/{self.service}"
+
+
+def describe_error(exc: Exception) -> str:
+    """A one-line-per-field explanation of a settings ValidationError, for start-up messages."""
+    errors = getattr(exc, "errors", None)
+    if not callable(errors):
+        return str(exc)
+    lines = ["配置无效 / invalid settings:"]
+    for e in errors():
+        field = ".".join(str(p) for p in e.get("loc", ())) or "settings"
+        shown = "" if "secret" in field else f" (got {e.get('input')!r})"
+        lines.append(f"  SCIWEEK_{field.upper()}: {e.get('msg')}{shown}")
+    return "\n".join(lines)

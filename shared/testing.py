@@ -1,0 +1,89 @@
+"""Test support against the real broker and a real MongoDB-wire server (used by tests/ and bench/)."""
+
+import asyncio
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+from fastapi import FastAPI
+
+from shared.app import Runtime
+from shared.settings import Settings
+
+T = TypeVar("T")
+
+
+def rabbitmqctl(*args: str) -> str:
+    """Run rabbitmqctl (the broker here has no management API) and return its output."""
+    done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+class RabbitVhost:
+    """A virtual host of its own for one test run, deleted afterwards with everything in it."""
+
+    def __init__(self, base_url: str = "amqp://guest:guest@127.0.0.1:5672/", user: str = "guest") -> None:
+        self.name = f"sciweek-test-{uuid.uuid4().hex[:10]}"
+        self.base_url = base_url
+        self.user = user
+
+    @property
+    def url(self) -> str:
+        parts = urlsplit(self.base_url)
+        return urlunsplit((parts.scheme, parts.netloc, "/" + quote(self.name, safe=""), "", ""))
+
+    def create(self) -> str:
+        rabbitmqctl("add_vhost", self.name)
+        rabbitmqctl("set_permissions", "-p", self.name, self.user, ".*", ".*", ".*")
+        return self.url
+
+    def close_connections(self) -> None:
+        """Drop every client connection to this vhost (a broker outage as clients see it)."""
+        rabbitmqctl("close_all_connections", "-p", self.name, "test: simulated connection loss")
+
+    def delete(self) -> None:
+        rabbitmqctl("delete_vhost", self.name)
+
+
+def make_settings(service: str, *, mongodb_url: str, amqp_url: str, namespace: str, **overrides: Any) -> Settings:
+    """Settings isolated by `namespace`: own exchange, queues and database."""
+    values: dict[str, Any] = {
+        "service": service,
+        "mongodb_url": mongodb_url,
+        "amqp_url": amqp_url,
+        "namespace": namespace,
+        "mongodb_db": f"{namespace}_{service}".replace(".", "_"),
+        "relay_poll_s": 0.1,
+        "retry_delay_ms": 300,
+        "shutdown_grace_s": 2,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def running_service(app: FastAPI, timeout_s: float = 30) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    """Run `app`'s lifespan, wait until its broker side is up, and yield it with an ASGI client."""
+    async with app.router.lifespan_context(app):
+        runtime: Runtime = app.state.runtime
+        await asyncio.wait_for(runtime.started.wait(), timeout_s)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield runtime, client
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout_s: float = 15, interval_s: float = 0.05) -> T:
+    """Poll `check` until it returns a truthy value (returned) or the time is up (AssertionError)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s}s; last value {value!r}")
+        await asyncio.sleep(interval_s)
