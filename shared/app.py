@@ -147,12 +147,12 @@ class HttpMiddleware:
             await send(message)
 
         try:
-            length = headers.get(b"content-length")
-            if length is not None and length.isdigit() and int(length) > self.max_body:
+            body_receive = await self._within_limit(headers, receive)
+            if body_receive is None:
                 too_big = Problem(413, "payload_too_large", detail=f"请求体超过 {self.max_body} 字节")
-                await problem_response(too_big)(scope, receive, send_with_id)
+                await problem_response(too_big)(scope, _no_body, send_with_id)
                 return
-            await self.app(scope, self._limited(receive), send_with_id)
+            await self.app(scope, body_receive, send_with_id)
         finally:
             correlation_id_var.reset(token)
             route = scope.get("route")
@@ -160,18 +160,33 @@ class HttpMiddleware:
             self.metrics.http_requests.labels(scope["method"], template, str(status)).inc()
             self.metrics.http_seconds.labels(scope["method"], template).observe(time.perf_counter() - started)
 
-    def _limited(self, receive: Receive) -> Receive:
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+    async def _within_limit(self, headers: dict[bytes, bytes], receive: Receive) -> Receive | None:
+        """`receive` if the body fits (a chunked body is read ahead to find out), else None."""
+        length = headers.get(b"content-length")
+        if length is not None:
+            return receive if not length.isdigit() or int(length) <= self.max_body else None
+        if b"chunked" not in headers.get(b"transfer-encoding", b""):
+            return receive
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_body:
-                raise Problem(413, "payload_too_large", detail=f"请求体超过 {self.max_body} 字节")
-            return message
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body:
+                return None
+            if not message.get("more_body", False):
+                break
+        replay: list[Message] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
 
-        return counted
+        async def replayed() -> Message:
+            return replay.pop() if replay else await receive()
+
+        return replayed
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
@@ -180,7 +195,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        mongo = connect_mongo(settings.mongodb_url)
+        mongo = connect_mongo(settings.mongodb_url, timeout_ms=settings.mongodb_timeout_ms)
         db = mongo[settings.mongodb_db]
         broker = Broker(settings)
         consumer = Consumer(broker, spec.routes, Inbox(mongo, db), metrics) if spec.routes else None

@@ -14,7 +14,7 @@ from shared.settings import REPO_ROOT, SERVICES, Settings, describe_error
 
 def _settings(service: str) -> Settings:
     try:
-        return Settings(service=service)  # type: ignore[arg-type]
+        return Settings(service=service)
     except ValidationError as exc:
         sys.exit(describe_error(exc))
 
@@ -60,7 +60,9 @@ def up(args: argparse.Namespace) -> None:
         print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {args.data_dir}")
         for name, proc in stack.services.items():
             print(f"  {name:<13} {proc.url:<24} API docs: {proc.url}/docs")
-        print(f"  logs: {stack.log_dir}\n按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
+        print(f"  logs: {stack.log_dir}")
+        print("开发令牌 / dev token:  .venv/bin/sciweek token --role city --city 450100")
+        print("按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
         while not stopping and not stack.dead():
             time.sleep(0.5)
         if stack.dead():

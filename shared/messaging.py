@@ -65,6 +65,7 @@ class Broker:
                 self.connection = await aio_pika.connect_robust(
                     self.settings.amqp_url,
                     client_properties={"connection_name": f"sciweek-{self.settings.service}"},
+                    reconnect_interval=1.0,
                 )
         assert self.connection is not None
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)

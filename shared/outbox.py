@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 OUTBOX = "outbox"
 LEASES = "leases"
 SENT_RETENTION_S = 7 * 24 * 3600
-MAX_BACKOFF_S = 30.0
+MAX_BACKOFF_S = 10.0
 
 
 class Publisher(Protocol):

@@ -7,7 +7,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEV_JWT_SECRET = "sciweek-development-secret-not-for-production"
+DEV_JWT_SECRET = "sciweek-development-only-secret-never-use-in-production-0123456789abcdef"
 SERVICES = ("registration", "exhibits", "volunteers", "reporting")
 DEFAULT_PORTS = {"registration": 8001, "exhibits": 8002, "volunteers": 8003, "reporting": 8004}
 
@@ -26,6 +26,7 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MONGODB_URL", "SCIWEEK_MONGODB_URL"),
     )
     mongodb_db: str = ""
+    mongodb_timeout_ms: int = Field(10_000, gt=0)
     namespace: str = Field("sciweek", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)
@@ -72,6 +73,8 @@ class Settings(BaseSettings):
         uses_rsa = any(a.startswith(("RS", "ES")) for a in self.jwt_algorithms)
         if uses_rsa and not self.jwt_public_key:
             raise ValueError("SCIWEEK_JWT_PUBLIC_KEY is required for RS256/ES256")
+        if not uses_rsa and len(self.jwt_secret.get_secret_value().encode()) < 32:
+            raise ValueError("SCIWEEK_JWT_SECRET must be at least 32 bytes for HMAC signing")
         if not self.programme_file.is_file():
             raise ValueError(f"SCIWEEK_PROGRAMME_FILE not found: {self.programme_file}")
         return self

@@ -59,6 +59,7 @@ def make_settings(service: str, *, mongodb_url: str, amqp_url: str, namespace: s
         "namespace": namespace,
         "mongodb_db": f"{namespace}_{service}".replace(".", "_"),
         "relay_poll_s": 0.1,
+        "mongodb_timeout_ms": 2000,
         "retry_delay_ms": 300,
         "shutdown_grace_s": 2,
         **overrides,

@@ -38,7 +38,8 @@ SettingsFactory = Callable[..., Settings]
 @pytest.fixture
 def settings_for(mongodb_url: str, vhost: RabbitVhost, namespace: str) -> SettingsFactory:
     def build(service: str, **overrides: Any) -> Settings:
-        return make_settings(service, mongodb_url=mongodb_url, amqp_url=vhost.url, namespace=namespace, **overrides)
+        infra = {"mongodb_url": mongodb_url, "amqp_url": vhost.url, **overrides}
+        return make_settings(service, namespace=namespace, **infra)
 
     return build
 

@@ -1,0 +1,91 @@
+"""What the app factory gives every service: health, readiness, metrics, problems, limits, correlation."""
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from services.reporting.main import create_app as create_reporting
+from services.volunteers.main import create_app as create_volunteers
+from shared.embedded import SecantusServer, free_port
+from shared.testing import eventually, running_service
+
+Auth = Callable[..., dict[str, str]]
+
+
+async def test_health_ready_and_route_template_metrics(settings_for: Any, auth: Auth) -> None:
+    async with running_service(create_reporting(settings_for("reporting"))) as (_, client):
+        assert (await client.get("/healthz")).json() == {"status": "ok"}
+        ready = await client.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["checks"] == {
+            "mongodb": True,
+            "rabbitmq": True,
+            "consumer": True,
+        }
+    async with running_service(create_volunteers(settings_for("volunteers"))) as (_, client):
+        await client.get("/api/v1/assignments/some-id", headers=auth("admin"))
+        await client.get("/api/v1/assignments/other-id", headers=auth("admin"))
+        metrics = (await client.get("/metrics")).text
+        assert (
+            'sciweek_http_requests_total{method="GET",route="/api/v1/assignments/{assignment_id}",status="404"} 2.0'
+        ) in metrics
+
+
+async def test_unknown_route_and_oversized_body_are_problems(settings_for: Any, auth: Auth) -> None:
+    app = create_volunteers(settings_for("volunteers", max_body_bytes=2000))
+    async with running_service(app) as (_, client):
+        missing = await client.get("/api/v1/nothing-here")
+        assert missing.status_code == 404 and missing.json()["code"] == "http_404"
+        assert missing.headers["content-type"] == "application/problem+json"
+        huge = {
+            "commissioner_id": "c",
+            "city_code": "450100",
+            "village_code": "v",
+            "visit_date": "2020-08-24",
+            "planned_activities": ["x" * 150] * 20,
+        }
+        too_big = await client.post("/api/v1/assignments", json=huge, headers=auth("admin"))
+        assert too_big.status_code == 413 and too_big.json()["code"] == "payload_too_large"
+
+        async def chunks() -> Any:
+            for _ in range(10):
+                yield b" " * 500
+
+        streamed = await client.post(
+            "/api/v1/assignments", content=chunks(), headers={**auth("admin"), "content-type": "application/json"}
+        )
+        assert streamed.status_code == 413
+
+
+async def test_request_id_is_echoed(settings_for: Any) -> None:
+    async with running_service(create_volunteers(settings_for("volunteers"))) as (_, client):
+        response = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+        assert response.headers["x-request-id"] == "abc-123"
+        assert len((await client.get("/healthz")).headers["x-request-id"]) == 36
+
+
+async def test_readiness_fails_when_mongodb_goes_away(settings_for: Any) -> None:
+    server = SecantusServer(":memory:")
+    settings = settings_for("volunteers", mongodb_url=server.start())
+    try:
+        async with running_service(create_volunteers(settings)) as (_, client):
+            assert (await client.get("/readyz")).status_code == 200
+            server.stop()
+            gone = await client.get("/readyz")
+            assert gone.status_code == 503 and gone.json()["checks"]["mongodb"] is False
+    finally:
+        server.stop()
+
+
+async def test_readiness_fails_without_a_broker(settings_for: Any) -> None:
+    app = create_reporting(settings_for("reporting", amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/"))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            not_ready = await eventually(lambda: _status(client, "/readyz", 503))
+            assert not_ready.json()["checks"]["rabbitmq"] is False
+            assert (await client.get("/healthz")).status_code == 200
+
+
+async def _status(client: httpx.AsyncClient, path: str, status: int) -> httpx.Response | None:
+    response = await client.get(path)
+    return response if response.status_code == status else None

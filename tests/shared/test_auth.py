@@ -1,0 +1,70 @@
+"""Token verification: algorithm allow-list, required claims, roles."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+
+from shared.auth import TokenVerifier, mint_token
+from shared.problems import Problem
+from shared.settings import Settings
+
+SETTINGS = Settings(service="reporting")
+SECRET = SETTINGS.jwt_secret.get_secret_value()
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "sub": "u1",
+        "role": "city",
+        "city": "450100",
+        "iss": "sciweek",
+        "aud": "sciweek",
+        "exp": now + timedelta(minutes=5),
+        **overrides,
+    }
+
+
+def rejected(token: str) -> str:
+    with pytest.raises(Problem) as caught:
+        TokenVerifier(SETTINGS).verify(token)
+    assert caught.value.status == 401
+    return caught.value.code
+
+
+def test_minted_token_round_trips() -> None:
+    principal = TokenVerifier(SETTINGS).verify(mint_token(SETTINGS, role="venue", sub="op1", venues=["v1", "v2"]))
+    assert (principal.sub, principal.role, principal.venues) == ("op1", "venue", ["v1", "v2"])
+
+
+def test_expired_wrong_audience_issuer_or_missing_claims_are_rejected() -> None:
+    assert rejected(jwt.encode(claims(exp=datetime.now(UTC) - timedelta(seconds=1)), SECRET)) == "invalid_token"
+    assert rejected(jwt.encode(claims(aud="someone-else"), SECRET)) == "invalid_token"
+    assert rejected(jwt.encode(claims(iss="someone-else"), SECRET)) == "invalid_token"
+    no_exp = claims()
+    del no_exp["exp"]
+    assert rejected(jwt.encode(no_exp, SECRET)) == "invalid_token"
+
+
+def test_algorithm_allow_list_and_signature() -> None:
+    assert rejected(jwt.encode(claims(), SECRET, algorithm="HS512")) == "invalid_token"
+    assert rejected(jwt.encode(claims(), "another-secret-of-sufficient-length-0123456789")) == "invalid_token"
+    unsigned = jwt.encode(claims(), None, algorithm="none")
+    assert rejected(unsigned) == "invalid_token"
+
+
+def test_unknown_role_and_city_role_without_city_are_rejected() -> None:
+    assert rejected(jwt.encode(claims(role="superuser"), SECRET)) == "invalid_token"
+    no_city = claims()
+    del no_city["city"]
+    assert rejected(jwt.encode(no_city, SECRET)) == "invalid_token"
+
+
+def test_cli_mints_a_usable_token(capsys: pytest.CaptureFixture[str]) -> None:
+    from shared.cli import main
+
+    main(["token", "--role", "city", "--city", "450100"])
+    principal = TokenVerifier(SETTINGS).verify(capsys.readouterr().out.strip())
+    assert principal.role == "city" and principal.city == "450100"

@@ -1,0 +1,133 @@
+"""The consumer against the real broker and database: exactly-once effects, retries, dead letters, crashes."""
+
+import asyncio
+import sys
+from typing import Any
+
+import aio_pika
+
+from shared.contracts.registration import VenueRegistered
+from shared.envelope import Envelope, new_event
+from shared.idempotency import INBOX
+from shared.messaging import event_message
+from shared.settings import REPO_ROOT
+from shared.testing import RabbitVhost, eventually
+from tests.shared.bus import VENUE_ROUTES, Bus, bus, count_venue, drain, queue_depth, running_consumer
+
+TYPE = "registration.venue.registered.v1"
+
+
+def venue_event(venue_id: str) -> Envelope:
+    data = VenueRegistered(venue_id=venue_id, city_code="450100", name="广西科技馆", org_type="science_museum")
+    return new_event(TYPE, data, source="sciweek/registration", subject=f"venue/{venue_id}")
+
+
+async def publish(b: Bus, event: Envelope) -> None:
+    await b.broker.publish(event)
+
+
+async def count(b: Bus, venue_id: str) -> int:
+    doc = await b.db["counts"].find_one({"_id": venue_id})
+    return int(doc["n"]) if doc else 0
+
+
+def metric(b: Bus, name: str, **labels: str) -> float:
+    return b.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def test_same_event_three_times_applies_once(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("reporting")
+    async with bus(settings) as b, running_consumer(b, VENUE_ROUTES):
+        event = venue_event("v1")
+        for _ in range(3):
+            await publish(b, event)
+        await eventually(lambda: _equals(lambda: metric(b, "sciweek_events_duplicate_total", type=TYPE), 2))
+        assert await count(b, "v1") == 1
+        assert metric(b, "sciweek_events_consumed_total", type=TYPE) == 1
+    assert await queue_depth(vhost.url, settings.queue) == 0
+
+
+async def _equals(read: Any, expected: float) -> bool:
+    return bool(read() == expected)
+
+
+async def test_poison_messages_go_to_the_dlq_and_the_queue_keeps_flowing(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("reporting")
+    async with bus(settings) as b, running_consumer(b, VENUE_ROUTES):
+        assert b.broker.exchange is not None
+        garbage = aio_pika.Message(b"{not json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT, type=TYPE)
+        await b.broker.exchange.publish(garbage, routing_key=TYPE)
+        bad_schema = venue_event("v2").model_copy(update={"data": {"venue_id": "v2", "city_code": "nowhere"}})
+        await b.broker.exchange.publish(event_message(bad_schema), routing_key=TYPE)
+        await publish(b, venue_event("v3"))
+        await eventually(lambda: count(b, "v3"))
+        dead = await eventually(lambda: _drained(vhost.url, f"{settings.queue}.dlq", 2))
+        assert await count(b, "v2") == 0
+    assert {m.headers["x-sciweek-reason"] for m in dead} == {"invalid"}
+
+
+async def _drained(url: str, queue: str, n: int) -> list[Any]:
+    return await drain(url, queue) if await queue_depth(url, queue) >= n else []
+
+
+async def test_failing_handler_is_retried_then_dead_lettered(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("reporting", max_retries=2, retry_delay_ms=200)
+    calls: dict[str, int] = {}
+
+    async def flaky(db: Any, session: Any, event: Envelope, data: Any) -> None:
+        calls[data.venue_id] = calls.get(data.venue_id, 0) + 1
+        if data.venue_id == "always" or (data.venue_id == "twice" and calls["twice"] <= 2):
+            raise RuntimeError("database hiccup")
+        await count_venue(db, session, event, data)
+
+    async with bus(settings) as b, running_consumer(b, {TYPE: flaky}):
+        await publish(b, venue_event("always"))
+        await publish(b, venue_event("twice"))
+        await publish(b, venue_event("fine"))
+        await eventually(lambda: count(b, "fine"))
+        await eventually(lambda: count(b, "twice"), timeout_s=20)
+        dead = await eventually(lambda: _drained(vhost.url, f"{settings.queue}.dlq", 1), timeout_s=20)
+        assert await count(b, "twice") == 1 and await count(b, "always") == 0
+        assert await b.db[INBOX].count_documents({}) == 2  # a failed attempt leaves no "processed" record
+    assert calls == {"always": 3, "twice": 3, "fine": 1}
+    assert [m.headers["x-sciweek-reason"] for m in dead] == ["retries_exhausted"]
+
+
+async def test_shutdown_finishes_the_message_in_flight(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("reporting", shutdown_grace_s=10)
+    started = asyncio.Event()
+
+    async def slow(db: Any, session: Any, event: Envelope, data: Any) -> None:
+        started.set()
+        await asyncio.sleep(1.0)
+        await count_venue(db, session, event, data)
+
+    async with bus(settings) as b:
+        async with running_consumer(b, {TYPE: slow}):
+            await publish(b, venue_event("slow"))
+            await asyncio.wait_for(started.wait(), 10)
+        assert await count(b, "slow") == 1  # stop() waited for it
+    assert await queue_depth(vhost.url, settings.queue) == 0
+
+
+async def test_killed_after_commit_before_ack_redelivery_is_deduplicated(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("reporting")
+    async with bus(settings) as b:
+        async with running_consumer(b, VENUE_ROUTES):
+            pass  # declare the queues and bindings, then leave
+        await publish(b, venue_event("crash"))
+        crashing = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "tests.shared.crash_consumer",
+            settings.model_dump_json(exclude={"jwt_secret"}),
+            cwd=REPO_ROOT,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(crashing.communicate(), 60)
+        assert crashing.returncode == -9, stderr.decode()
+        assert await count(b, "crash") == 1  # the effect was committed before the process died
+        async with running_consumer(b, VENUE_ROUTES):
+            await eventually(lambda: _equals(lambda: metric(b, "sciweek_events_duplicate_total", type=TYPE), 1))
+        assert await count(b, "crash") == 1
+    assert await queue_depth(vhost.url, settings.queue) == 0

@@ -1,0 +1,115 @@
+"""Outbox and relay against the real broker and database: atomic writes, confirms, outages, the lease."""
+
+import asyncio
+from typing import Any
+
+import aio_pika
+import pytest
+from pymongo.errors import DuplicateKeyError
+
+from shared.contracts.registration import VenueRegistered
+from shared.envelope import Envelope, new_event
+from shared.mongo import in_transaction
+from shared.outbox import OUTBOX, Relay, add_to_outbox
+from shared.testing import RabbitVhost, eventually
+from tests.shared.bus import bus, drain, queue_depth, running_relay, tap_queue, write_events
+
+
+def venue_event(i: int) -> Envelope:
+    data = VenueRegistered(venue_id=f"v{i}", city_code="450100", name=f"场馆{i}", org_type="science_museum")
+    return new_event("registration.venue.registered.v1", data, source="sciweek/registration", subject=f"venue/v{i}")
+
+
+async def pending(b: Any) -> int:
+    return int(await b.db[OUTBOX].count_documents({"status": "pending"}))
+
+
+async def test_failed_outbox_write_leaves_no_state(settings_for: Any) -> None:
+    async with bus(settings_for("registration")) as b:
+        event = venue_event(1)
+        await write_events(b, [event])  # an entry with this id exists: the next outbox write will fail
+
+        async def change_with_event(session: Any) -> None:
+            await b.db["venues"].insert_one({"_id": "v1", "name": "场馆1"}, session=session)
+            await add_to_outbox(b.db, session, event)
+
+        with pytest.raises(DuplicateKeyError):
+            await in_transaction(b.mongo, change_with_event)
+        assert await b.db["venues"].count_documents({}) == 0
+        assert await b.db[OUTBOX].count_documents({}) == 1
+
+
+async def test_relay_publishes_persistent_confirmed_messages(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("registration")
+    async with bus(settings) as b:
+        await tap_queue(b, f"{settings.namespace}.tap")
+        events = [venue_event(i) for i in range(3)]
+        await write_events(b, events)
+        async with running_relay(b):
+            await eventually(lambda: queue_depth(vhost.url, f"{settings.namespace}.tap"))
+            await eventually(lambda: _none_pending(b))
+        messages = await drain(vhost.url, f"{settings.namespace}.tap")
+        assert sorted(m.message_id or "" for m in messages) == sorted(e.id for e in events)
+        assert {m.delivery_mode for m in messages} == {aio_pika.DeliveryMode.PERSISTENT}
+        assert {m.routing_key for m in messages} == {"registration.venue.registered.v1"}
+        assert Envelope.model_validate_json(messages[0].body).type == "registration.venue.registered.v1"
+        sent = await b.db[OUTBOX].find_one({"_id": events[0].id})
+        assert sent is not None and sent["status"] == "sent"
+
+
+async def _none_pending(b: Any) -> bool:
+    return await pending(b) == 0
+
+
+async def test_relay_survives_connection_loss(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("registration")
+    tap = f"{settings.namespace}.tap"
+    async with bus(settings) as b:
+        await tap_queue(b, tap)
+        before = [venue_event(i) for i in range(150)]
+        during = [venue_event(i) for i in range(150, 300)]
+        await write_events(b, before)
+        assert b.broker.connection is not None
+        reconnected = asyncio.Event()
+        b.broker.connection.reconnect_callbacks.add(lambda *_: reconnected.set())
+        async with running_relay(b):
+            await eventually(lambda: queue_depth(vhost.url, tap))
+            vhost.close_connections()
+            await write_events(b, during)  # written while the relay's connection is down
+            await eventually(lambda: _none_pending(b), timeout_s=60)
+        assert reconnected.is_set()  # the connection really was lost and came back
+        ids = {m.message_id for m in await drain(vhost.url, tap)}
+        assert ids >= {e.id for e in before + during}  # duplicates allowed, losses not
+
+
+async def test_unroutable_event_stays_pending_until_a_queue_is_bound(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("registration")
+    tap = f"{settings.namespace}.late"
+    async with bus(settings) as b:
+        event = venue_event(7)
+        await write_events(b, [event])
+        async with running_relay(b):
+            entry = await eventually(lambda: b.db[OUTBOX].find_one({"_id": event.id, "attempts": {"$gte": 1}}))
+            assert entry["status"] == "pending" and "NO_ROUTE" in entry["last_error"]
+            await tap_queue(b, tap, "registration.#")
+            await eventually(lambda: _none_pending(b), timeout_s=30)
+        assert [m.message_id for m in await drain(vhost.url, tap)] == [event.id]
+
+
+async def test_two_replicas_publish_each_entry_once(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("registration")
+    tap = f"{settings.namespace}.tap"
+    async with bus(settings) as first, bus(settings) as second:
+        await tap_queue(first, tap)
+        events = [venue_event(i) for i in range(200)]
+        relays = [Relay(b.db, b.broker, settings, b.metrics) for b in (first, second)]
+        for relay in relays:
+            relay.start()
+        await write_events(first, events[:100])
+        await asyncio.sleep(0.3)
+        await write_events(second, events[100:])
+        await eventually(lambda: _none_pending(first), timeout_s=30)
+        for relay in relays:
+            await relay.stop()
+        ids = [m.message_id for m in await drain(vhost.url, tap)]
+        assert sorted(ids) == sorted(e.id for e in events)  # every entry, none twice

@@ -1,0 +1,74 @@
+"""Settings and the programme file: validated at start-up with a clear message."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from shared.programme import load_programme
+from shared.settings import REPO_ROOT, Settings, describe_error
+
+
+def test_defaults_follow_the_service() -> None:
+    settings = Settings(service="volunteers")
+    assert settings.mongodb_db == "sciweek_volunteers"
+    assert settings.port == 8003
+    assert settings.exchange == "sciweek.events" and settings.queue == "sciweek.volunteers"
+
+
+def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMQP_URL", "amqp://u:p@broker:5672/x")
+    monkeypatch.setenv("MONGODB_URL", "mongodb://db:27017/?replicaSet=rs0")
+    monkeypatch.setenv("SCIWEEK_PREFETCH", "7")
+    settings = Settings(service="reporting")
+    assert (settings.amqp_url, settings.mongodb_url, settings.prefetch) == (
+        "amqp://u:p@broker:5672/x",
+        "mongodb://db:27017/?replicaSet=rs0",
+        7,
+    )
+
+
+def test_bad_value_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCIWEEK_PORT", "eighty")
+    monkeypatch.setenv("AMQP_URL", "http://not-amqp")
+    with pytest.raises(ValidationError) as caught:
+        Settings(service="reporting")
+    message = describe_error(caught.value)
+    assert "SCIWEEK_PORT" in message and "AMQP_URL must start with amqp://" in message
+
+
+def test_rs256_needs_a_public_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCIWEEK_JWT_ALGORITHMS", '["RS256"]')
+    with pytest.raises(ValidationError, match="SCIWEEK_JWT_PUBLIC_KEY"):
+        Settings(service="reporting")
+
+
+def test_serve_refuses_bad_settings_with_a_message() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "serve", "volunteers"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "SCIWEEK_PREFETCH": "-1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "SCIWEEK_PREFETCH" in done.stderr and "配置无效" in done.stderr
+
+
+def test_reference_programme_loads() -> None:
+    programme = load_programme(REPO_ROOT / "config" / "programme.toml")
+    assert len(programme.cities) == 14
+    assert programme.city("450100") is not None and programme.city("450100").name == "南宁"  # type: ignore[union-attr]
+    assert programme.targets.commissioner_visits == 1000
+    assert str(programme.deadlines.city_summary) == "2020-09-08"
+
+
+def test_programme_quotas_must_add_up(tmp_path: Path) -> None:
+    text = (REPO_ROOT / "config" / "programme.toml").read_text(encoding="utf-8")
+    broken = tmp_path / "programme.toml"
+    broken.write_text(text.replace("visit_quota = 100", "visit_quota = 101"), encoding="utf-8")
+    with pytest.raises(ValidationError, match="add up"):
+        load_programme(broken)
