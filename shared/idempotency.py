@@ -23,6 +23,7 @@ IDEMPOTENCY = "idempotency_keys"
 IDEMPOTENCY_TTL_S = 14 * 24 * 3600  # a phone may stay offline for days before it retries
 
 Handler = Callable[[AsyncDatabase[Document], Session, Envelope, Any], Awaitable[None]]
+Effect = Callable[[Session], Awaitable[None]]
 
 
 class Inbox:
@@ -32,30 +33,35 @@ class Inbox:
         self.client = client
         self.db = db
 
-    async def apply_once(self, event: Envelope, effect: Callable[[Session], Awaitable[None]]) -> bool:
+    async def apply_once(self, event: Envelope, effect: Effect) -> bool:
         """Run `effect` and record `event` in one transaction; False (and no effect) if already recorded."""
+        return (await self.apply_batch([(event, effect)]))[0]
 
-        async def txn(session: Session) -> bool:
-            if await self.db[INBOX].find_one({"_id": event.dedup_key}, {"_id": 1}, session=session):
-                return False
-            await self.db[INBOX].insert_one(
-                {
-                    "_id": event.dedup_key,
-                    "type": event.type,
-                    "time": event.time,
-                    "received_at": datetime.now(UTC),
-                    "event": event.model_dump(mode="json"),
-                },
-                session=session,
-            )
-            await effect(session)
-            return True
+    async def apply_batch(self, items: list[tuple[Envelope, Effect]]) -> list[bool]:
+        """Apply each event not yet recorded, in order, all in one transaction; which ones were applied."""
+
+        async def txn(session: Session) -> list[bool]:
+            keys = [event.dedup_key for event, _ in items]
+            inbox = self.db[INBOX]
+            seen = {d["_id"] async for d in inbox.find({"_id": {"$in": keys}}, {"_id": 1}, session=session)}
+            fresh: list[bool] = []
+            for key in keys:
+                fresh.append(key not in seen)
+                seen.add(key)  # the same event twice in one batch applies once
+            now = datetime.now(UTC)
+            records = [_inbox_record(event, now) for (event, _), new in zip(items, fresh, strict=True) if new]
+            if records:
+                await inbox.insert_many(records, session=session)
+            for (_, effect), new in zip(items, fresh, strict=True):
+                if new:
+                    await effect(session)
+            return fresh
 
         try:
             return await in_transaction(self.client, txn)
         except DuplicateKeyError as exc:
-            if INBOX in str(exc):  # another replica applied it between our read and our insert
-                return False
+            if INBOX in str(exc) and len(items) == 1:  # another replica applied it between our read and insert
+                return [False]
             raise
 
 
@@ -100,6 +106,16 @@ async def run_idempotent(
         return await in_transaction(client, txn)
     except DuplicateKeyError:  # a concurrent retry with the same key committed first: replay its answer
         return await in_transaction(client, txn)
+
+
+def _inbox_record(event: Envelope, received_at: datetime) -> dict[str, Any]:
+    return {
+        "_id": event.dedup_key,
+        "type": event.type,
+        "time": event.time,
+        "received_at": received_at,
+        "event": event.model_dump(mode="json"),
+    }
 
 
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:

@@ -8,6 +8,7 @@ raising; retries go back through the default exchange to one queue, never throug
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
@@ -23,8 +24,9 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from shared.contracts import UnknownEventType, validate_data
 from shared.envelope import Envelope, causation_id_var, correlation_id_var
-from shared.idempotency import Handler, Inbox
+from shared.idempotency import Effect, Handler, Inbox
 from shared.metrics import Metrics
+from shared.mongo import Session
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -132,11 +134,22 @@ class PermanentError(Exception):
     """A handler's failure that retrying cannot fix: the event goes straight to the dead-letter queue."""
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A decoded, validated message and the effect it has."""
+
+    message: AbstractIncomingMessage
+    event: Envelope
+    effect: Effect
+
+
 class Consumer:
     """Consumes the service's queue: decode, validate, apply exactly once, then ack.
 
-    Deliveries are applied one at a time per process (prefetch only pipelines them): projections update
-    hot documents, and concurrent transactions on those conflict and spin.
+    One worker applies deliveries in order of arrival (prefetch only pipelines them): projections update
+    hot documents, and concurrent transactions on those conflict and spin. Deliveries that queue up while
+    a transaction runs are applied together in the next one (one inbox check, one commit); if that batch
+    fails, each is applied on its own so that only the failing one is retried or dead-lettered.
     """
 
     def __init__(self, broker: Broker, routes: Mapping[str, Handler], inbox: Inbox, metrics: Metrics) -> None:
@@ -148,10 +161,11 @@ class Consumer:
         self.channel: AbstractChannel | None = None
         self.queue: AbstractQueue | None = None
         self._tag: str | None = None
-        self._serial = asyncio.Lock()
-        self._inflight = 0
+        self._pending: list[AbstractIncomingMessage] = []
+        self._arrived = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._worker: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Declare the queues, bind exactly the routed event types, and start consuming."""
@@ -164,31 +178,58 @@ class Consumer:
         self.queue = queues[self.settings.queue]
         for event_type in self.routes:
             await self.queue.bind(self.settings.exchange, routing_key=event_type)
+        self._worker = asyncio.create_task(self._work(), name=f"consumer-{self.settings.service}")
         self._tag = await self.queue.consume(self._on_message)
 
     async def stop(self) -> None:
-        """Stop new deliveries, let in-flight ones finish (bounded), then close: the rest return to the queue."""
+        """Stop new deliveries, let those received finish (bounded), then close: the rest return to the queue."""
         if self.queue is not None and self._tag is not None:
             await self.queue.cancel(self._tag)
         try:
             await asyncio.wait_for(self._idle.wait(), self.settings.shutdown_grace_s)
         except TimeoutError:
-            log.warning("shutdown with %d deliveries in flight; they return to the queue", self._inflight)
+            log.warning("shutdown with %d deliveries unapplied; they return to the queue", len(self._pending))
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
         if self.channel is not None:
             await self.channel.close()
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        self._inflight += 1
+        self._pending.append(message)
         self._idle.clear()
-        try:
-            async with self._serial:
-                await self._process(message)
-        finally:
-            self._inflight -= 1
-            if self._inflight == 0:
-                self._idle.set()
+        self._arrived.set()
 
-    async def _process(self, message: AbstractIncomingMessage) -> None:
+    async def _work(self) -> None:
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._pending:
+                batch = self._pending[: self.settings.consume_batch]
+                del self._pending[: len(batch)]
+                try:
+                    await self._process(batch)
+                except Exception:  # e.g. the channel died mid-ack: the broker redelivers what was not acked
+                    log.exception(
+                        "consumer batch of %d interrupted; unacked deliveries will be redelivered", len(batch)
+                    )
+            self._idle.set()
+
+    async def _process(self, batch: list[AbstractIncomingMessage]) -> None:
+        deliveries = [d for d in [await self._decode(m) for m in batch] if d is not None]
+        if len(deliveries) > 1:
+            try:
+                applied = await self.inbox.apply_batch([(d.event, d.effect) for d in deliveries])
+            except Exception as exc:
+                log.warning("batch of %d failed (%r); applying one by one", len(deliveries), exc)
+            else:
+                for delivery, was_applied in zip(deliveries, applied, strict=True):
+                    await self._done(delivery, was_applied)
+                return
+        for delivery in deliveries:
+            await self._apply_one(delivery)
+
+    async def _decode(self, message: AbstractIncomingMessage) -> Delivery | None:
         try:
             event = Envelope.model_validate_json(message.body)
             data = validate_data(event.type, event.data)
@@ -197,22 +238,34 @@ class Consumer:
                 raise UnknownEventType(event.type)
         except (ValidationError, UnknownEventType, ValueError) as exc:
             await self._dead_letter(message, message.type or "unknown", "invalid", repr(exc))
-            return
-        correlation = correlation_id_var.set(event.correlation_id)
-        causation = causation_id_var.set(event.id)
+            return None
+
+        async def effect(session: Session) -> None:
+            # events this effect writes to the outbox carry the cause's correlation id
+            correlation = correlation_id_var.set(event.correlation_id)
+            causation = causation_id_var.set(event.id)
+            try:
+                await handler(self.inbox.db, session, event, data)
+            finally:
+                correlation_id_var.reset(correlation)
+                causation_id_var.reset(causation)
+
+        return Delivery(message, event, effect)
+
+    async def _apply_one(self, delivery: Delivery) -> None:
         try:
-            applied = await self.inbox.apply_once(event, lambda s: handler(self.inbox.db, s, event, data))
+            applied = await self.inbox.apply_once(delivery.event, delivery.effect)
         except PermanentError as exc:
-            await self._dead_letter(message, event.type, "permanent", repr(exc))
+            await self._dead_letter(delivery.message, delivery.event.type, "permanent", repr(exc))
             return
         except Exception as exc:
-            await self._retry_or_dead_letter(message, event, exc)
+            await self._retry_or_dead_letter(delivery.message, delivery.event, exc)
             return
-        finally:
-            correlation_id_var.reset(correlation)
-            causation_id_var.reset(causation)
-        (self.metrics.consumed if applied else self.metrics.duplicates).labels(type=event.type).inc()
-        await message.ack()
+        await self._done(delivery, applied)
+
+    async def _done(self, delivery: Delivery, applied: bool) -> None:
+        (self.metrics.consumed if applied else self.metrics.duplicates).labels(type=delivery.event.type).inc()
+        await delivery.message.ack()
 
     async def _retry_or_dead_letter(self, message: AbstractIncomingMessage, event: Envelope, exc: Exception) -> None:
         previous = (message.headers or {}).get(ATTEMPT_HEADER, 0)

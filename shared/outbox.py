@@ -7,6 +7,7 @@ retried with backoff; a timed-out publish counts as failed too and may duplicate
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -69,6 +70,8 @@ class Relay:
         self.metrics = metrics
         self.owner = f"{settings.service}-{uuid.uuid4()}"
         self._wake = asyncio.Event()
+        self._renew_after = 0.0  # monotonic time after which the lease is renewed (half its length)
+        self._gauges_after = 0.0
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -92,7 +95,9 @@ class Relay:
             try:
                 if await self._hold_lease():
                     busy = await self.publish_due() >= self.settings.relay_batch
-                await self._update_gauges()
+                if time.monotonic() >= self._gauges_after:
+                    await self._update_gauges()
+                    self._gauges_after = time.monotonic() + 1.0
             except PyMongoError as exc:
                 log.warning("relay cannot reach MongoDB: %r", exc)
             if not busy:
@@ -103,6 +108,8 @@ class Relay:
                 self._wake.clear()
 
     async def _hold_lease(self) -> bool:
+        if time.monotonic() < self._renew_after:
+            return True
         now = datetime.now(UTC)
         try:
             await self.db[LEASES].update_one(
@@ -112,6 +119,7 @@ class Relay:
             )
         except DuplicateKeyError:  # the document exists and another live replica owns it
             return False
+        self._renew_after = time.monotonic() + self.settings.relay_lease_s / 2
         return True
 
     async def _release_lease(self) -> None:

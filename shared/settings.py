@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     relay_poll_s: float = Field(0.5, gt=0)
     relay_lease_s: float = Field(10.0, gt=0)
     prefetch: int = Field(64, gt=0)
+    consume_batch: int = Field(50, gt=0)
     max_retries: int = Field(3, ge=0)
     retry_delay_ms: int = Field(5000, gt=0)
     delivery_limit: int = Field(10, gt=0)

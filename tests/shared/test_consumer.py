@@ -131,3 +131,42 @@ async def test_killed_after_commit_before_ack_redelivery_is_deduplicated(setting
             await eventually(lambda: _equals(lambda: metric(b, "sciweek_events_duplicate_total", type=TYPE), 1))
         assert await count(b, "crash") == 1
     assert await queue_depth(vhost.url, settings.queue) == 0
+
+
+async def test_a_burst_with_repeats_is_applied_in_batches_exactly_once(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("reporting")
+    events = [venue_event(f"burst-{i}") for i in range(100)]
+    async with bus(settings) as b:
+        async with running_consumer(b, VENUE_ROUTES):
+            await asyncio.gather(*(publish(b, e) for e in events * 3))
+            await eventually(lambda: _equals(lambda: metric(b, "sciweek_events_duplicate_total", type=TYPE), 200))
+        counts = [await count(b, e.data["venue_id"]) for e in events]
+        assert counts == [1] * 100
+        assert metric(b, "sciweek_events_consumed_total", type=TYPE) == 100
+        grouped = await b.db[INBOX].aggregate([{"$group": {"_id": "$received_at", "n": {"$sum": 1}}}])
+        batch_sizes = await grouped.to_list()
+        assert max(g["n"] for g in batch_sizes) > 1  # deliveries that queued up shared a transaction
+    assert await queue_depth(vhost.url, settings.queue) == 0
+
+
+async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("reporting", max_retries=1, retry_delay_ms=200)
+    gate = asyncio.Event()
+
+    async def picky(db: Any, session: Any, event: Envelope, data: Any) -> None:
+        if data.venue_id == "first":
+            await gate.wait()  # hold the worker so the next deliveries queue up into one batch
+        if data.venue_id == "bad":
+            raise RuntimeError("cannot project this one")
+        await count_venue(db, session, event, data)
+
+    async with bus(settings) as b, running_consumer(b, {TYPE: picky}) as consumer:
+        await publish(b, venue_event("first"))
+        for name in ("good-1", "bad", "good-2"):
+            await publish(b, venue_event(name))
+        await eventually(lambda: _equals(lambda: len(consumer._pending), 3))  # waiting behind "first"
+        gate.set()
+        await eventually(lambda: count(b, "good-2"))
+        assert [await count(b, n) for n in ("first", "good-1", "good-2", "bad")] == [1, 1, 1, 0]
+        dead = await eventually(lambda: _drained(vhost.url, f"{settings.queue}.dlq", 1), timeout_s=20)
+    assert [m.headers["x-sciweek-reason"] for m in dead] == ["retries_exhausted"]
