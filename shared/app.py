@@ -26,7 +26,7 @@ from shared.metrics import Metrics
 from shared.mongo import Document, Session, connect_mongo, in_transaction, ping
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.programme import Programme, load_programme
-from shared.settings import Settings
+from shared.settings import DEV_JWT_SECRET, Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -217,6 +217,8 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
             await runtime.stop()
 
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan, docs_url="/docs", openapi_url="/openapi.json")
+    if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+        log.warning("using the development JWT secret: set SCIWEEK_JWT_SECRET in production")
     app.state.verifier = TokenVerifier(settings)
     install_problem_handlers(app)
     app.add_middleware(HttpMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)

@@ -41,6 +41,18 @@ def amqp_reachable(amqp_url: str) -> bool:
     return tcp_reachable(parts.hostname or "127.0.0.1", parts.port or 5672)
 
 
+def terminate(process: "subprocess.Popen[bytes] | None", timeout_s: float) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout_s`."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def secantus_binary() -> Path:
     return Path(os.environ.get("SCIWEEK_SECANTUS_BIN", REPO_ROOT / ".venv-secantus" / "bin" / "secantusd-py"))
 
@@ -94,14 +106,7 @@ class SecantusServer:
         return self.uri
 
     def stop(self, timeout_s: float = 15.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process, timeout_s)
 
 
 class ServiceProcess:
@@ -143,14 +148,7 @@ class ServiceProcess:
         raise TimeoutError(f"{self.name} was not ready within {timeout_s:.0f}s")
 
     def stop(self, timeout_s: float = 20.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        terminate(self.process, timeout_s)
 
 
 class Stack:

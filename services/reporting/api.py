@@ -12,30 +12,25 @@ from shared.app import RuntimeDep
 router = APIRouter(prefix="/api/v1", tags=["reporting"])
 
 
-class CityProgress(BaseModel):
+class Counters(BaseModel):
+    planned: int
+    completed: int
+    households_reached: int
+    consultations: int
+    trainees: int
+    books: int
+    venues_registered: int
+    exhibits_submitted: int
+
+
+class CityProgress(Counters):
     city_code: str
     name: str
     quota: int
-    planned: int
-    completed: int
-    households_reached: int
-    consultations: int
-    trainees: int
-    books: int
-    venues_registered: int
-    exhibits_submitted: int
 
 
-class Progress(BaseModel):
+class Progress(Counters):
     target: int
-    planned: int
-    completed: int
-    households_reached: int
-    consultations: int
-    trainees: int
-    books: int
-    venues_registered: int
-    exhibits_submitted: int
     cities: list[CityProgress]
 
 

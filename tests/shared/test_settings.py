@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from shared.embedded import free_port
 from shared.programme import load_programme
 from shared.settings import REPO_ROOT, Settings, describe_error
 
@@ -72,3 +73,17 @@ def test_programme_quotas_must_add_up(tmp_path: Path) -> None:
     broken.write_text(text.replace("visit_quota = 100", "visit_quota = 101"), encoding="utf-8")
     with pytest.raises(ValidationError, match="add up"):
         load_programme(broken)
+
+
+def test_up_without_a_broker_says_how_to_start_it() -> None:
+    closed = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    done = subprocess.run(
+        [sys.executable, "-m", "shared.cli", "up"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "AMQP_URL": closed},
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "rabbitmq-server -detached" in done.stderr
