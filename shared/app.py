@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared import idempotency, outbox
 from shared.auth import TokenVerifier
 from shared.envelope import correlation_id_var
+from shared.http import RateLimiter
 from shared.idempotency import Handler, Inbox
 from shared.messaging import Broker, Consumer
 from shared.metrics import Metrics
@@ -220,6 +221,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         log.warning("using the development JWT secret: set SCIWEEK_JWT_SECRET in production")
     app.state.verifier = TokenVerifier(settings)
+    app.state.rate_limiter = RateLimiter(settings.public_rate_limit, settings.trust_forwarded_for)
     install_problem_handlers(app)
     app.add_middleware(HttpMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     app.include_router(_ops_router(metrics))

@@ -33,9 +33,16 @@ class Problem(Exception):
     """An error the API reports to the caller: status, stable code, bilingual title, detail."""
 
     def __init__(
-        self, status: int, code: str, title: str | None = None, detail: str | None = None, **extra: Any
+        self,
+        status: int,
+        code: str,
+        title: str | None = None,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(f"{status} {code}: {detail or title}")
+        self.headers = headers
         self.status = status
         self.code = code
         self.title = title or _HTTP_TITLES.get(status, "错误 / Error")
@@ -63,7 +70,7 @@ def problem_response(
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc, request)
+    return problem_response(exc, request, headers=exc.headers)
 
 
 async def _on_rule_violation(request: Request, exc: Exception) -> JSONResponse:

@@ -49,6 +49,11 @@ class Deadlines(_Frozen):
     provincial_summary: date
 
 
+class Activity(_Frozen):
+    code: str
+    name: str
+
+
 class Programme(_Frozen):
     name: str
     name_en: str
@@ -61,6 +66,7 @@ class Programme(_Frozen):
     targets: Targets
     deadlines: Deadlines
     exhibition: Exhibition
+    activities: list[Activity] = Field(default_factory=list)
     cities: list[City] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     jwt_audience: str = "sciweek"
 
     max_body_bytes: int = Field(1_000_000, gt=0)
+    public_rate_limit: str = "120/minute"
+    trust_forwarded_for: bool = False
     publish_timeout_s: float = Field(5.0, gt=0)
     relay_batch: int = Field(200, gt=0)
     relay_poll_s: float = Field(0.5, gt=0)
@@ -56,6 +58,14 @@ class Settings(BaseSettings):
     def _amqp_scheme(cls, v: str) -> str:
         if not v.startswith(("amqp://", "amqps://")):
             raise ValueError("AMQP_URL must start with amqp:// or amqps://")
+        return v
+
+    @field_validator("public_rate_limit")
+    @classmethod
+    def _rate_limit(cls, v: str) -> str:
+        from limits import parse
+
+        parse(v)  # raises ValueError on e.g. "lots per hour"
         return v
 
     @field_validator("mongodb_url")

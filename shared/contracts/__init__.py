@@ -7,12 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.contracts import exhibits, registration, volunteers
+from shared.contracts import exhibits, registration, reporting, volunteers
 
 CONTRACTS: dict[str, type[BaseModel]] = {
     **volunteers.CONTRACTS,
     **registration.CONTRACTS,
     **exhibits.CONTRACTS,
+    **reporting.CONTRACTS,
 }
 
 

@@ -1,8 +1,14 @@
 """Events of the registration service."""
 
-from pydantic import BaseModel
+from datetime import date, datetime
+from typing import Literal
 
-from shared.contracts.base import CityCode, Contract
+from pydantic import BaseModel, Field
+
+from shared.contracts.base import CityCode, Contract, Count
+
+OrgType = Literal["research_institute", "high_tech_enterprise", "science_base", "science_museum", "university"]
+PricePolicy = Literal["free", "half_price"]
 
 
 class VenueRegistered(Contract):
@@ -14,6 +20,159 @@ class VenueRegistered(Contract):
     org_type: str
 
 
+class VenueApproved(Contract):
+    """A city coordinator (or admin) approved a venue; it may publish open days."""
+
+    venue_id: str
+    city_code: CityCode
+    org_type: str
+    approved_by: str
+
+
+class VenueRejected(Contract):
+    """A city coordinator (or admin) rejected a venue, with a reason."""
+
+    venue_id: str
+    city_code: CityCode
+    reason: str
+
+
+class SessionSlot(Contract):
+    """One time slot of an open day (capacity 0 for online-only openings)."""
+
+    session_id: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: Count
+
+
+class OpenDayPublished(Contract):
+    """A venue published an open day with its sessions and price policy."""
+
+    openday_id: str
+    venue_id: str
+    city_code: CityCode
+    org_type: str
+    date: date
+    price_policy: PricePolicy
+    online: bool = False
+    sessions: list[SessionSlot] = Field(default_factory=list)
+
+
+class BookingConfirmed(Contract):
+    """A party holds seats in a session."""
+
+    booking_id: str
+    openday_id: str
+    session_id: str
+    venue_id: str
+    city_code: CityCode
+    date: date
+    party_size: int = Field(ge=1)
+    price_policy: PricePolicy
+
+
+class BookingCancelled(Contract):
+    """A confirmed booking was cancelled (by the booker, the operator, or an offer that expired)."""
+
+    booking_id: str
+    openday_id: str
+    session_id: str
+    venue_id: str
+    city_code: CityCode
+    date: date
+    party_size: int = Field(ge=1)
+    cancelled_by: Literal["booker", "operator", "system"]
+
+
+class BookingWaitlisted(Contract):
+    """A session was full; the party joined its waiting list."""
+
+    booking_id: str
+    session_id: str
+    venue_id: str
+    city_code: CityCode
+    date: date
+    party_size: int = Field(ge=1)
+
+
+class BookingPromoted(Contract):
+    """Seats freed up and the first waiting party was offered them, until offer_expires_at."""
+
+    booking_id: str
+    session_id: str
+    venue_id: str
+    city_code: CityCode
+    date: date
+    party_size: int = Field(ge=1)
+    offer_expires_at: datetime
+
+
+class VisitorCheckedIn(Contract):
+    """A booking was checked in at the door (possibly scanned offline and uploaded later)."""
+
+    booking_id: str
+    venue_id: str
+    city_code: CityCode
+    date: date
+    party_size: int = Field(ge=1)
+    checked_in_at: datetime
+    offline: bool = False
+
+
+ActivityType = Literal[
+    "matchmaking",
+    "policy_lecture",
+    "poverty_relief",
+    "popularisation_contest",
+    "science_night",
+    "grassroots",
+    "open_day",
+    "publicity",
+]
+
+
+class ActivityScheduled(Contract):
+    """A city registered one of its themed activities."""
+
+    activity_id: str
+    city_code: CityCode
+    activity_type: ActivityType
+    title: str
+    date: date
+    expected_participants: Count = 0
+
+
+class ActivityHeld(Contract):
+    """A themed activity took place, with its actual participants."""
+
+    activity_id: str
+    city_code: CityCode
+    activity_type: ActivityType
+    date: date
+    participants: Count
+
+
+class ActivityCancelled(Contract):
+    """A themed activity was called off."""
+
+    activity_id: str
+    city_code: CityCode
+    activity_type: ActivityType
+    reason: str = ""
+
+
 CONTRACTS: dict[str, type[BaseModel]] = {
     "registration.venue.registered.v1": VenueRegistered,
+    "registration.venue.approved.v1": VenueApproved,
+    "registration.venue.rejected.v1": VenueRejected,
+    "registration.openday.published.v1": OpenDayPublished,
+    "registration.booking.confirmed.v1": BookingConfirmed,
+    "registration.booking.cancelled.v1": BookingCancelled,
+    "registration.booking.waitlisted.v1": BookingWaitlisted,
+    "registration.booking.promoted.v1": BookingPromoted,
+    "registration.visitor.checked_in.v1": VisitorCheckedIn,
+    "registration.activity.scheduled.v1": ActivityScheduled,
+    "registration.activity.held.v1": ActivityHeld,
+    "registration.activity.cancelled.v1": ActivityCancelled,
 }

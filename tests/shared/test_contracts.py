@@ -33,3 +33,14 @@ def test_unknown_type_and_bad_payload_are_refused() -> None:
 def test_contracts_ignore_fields_added_later_within_a_version() -> None:
     data = {"venue_id": "v1", "city_code": "450100", "name": "n", "org_type": "university", "added_in_v1_3": True}
     assert validate_data("registration.venue.registered.v1", data).model_dump()["venue_id"] == "v1"
+
+
+def test_programme_activities_match_the_contract() -> None:
+    from typing import get_args
+
+    from shared.contracts.registration import ActivityType
+    from shared.programme import load_programme
+    from shared.settings import REPO_ROOT
+
+    programme = load_programme(REPO_ROOT / "config" / "programme.toml")
+    assert [a.code for a in programme.activities] == list(get_args(ActivityType))

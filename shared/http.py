@@ -1,0 +1,86 @@
+"""HTTP conventions every service shares: ETag/If-Match, opaque cursors, public rate limits."""
+
+import base64
+import json
+import time
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from limits import parse
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
+
+from shared.problems import Problem
+
+
+def etag(version: int) -> str:
+    """The ETag of a document at `version`."""
+    return f'"{version}"'
+
+
+def require_match(if_match: str | None, version: int) -> None:
+    """An edit must name the version it was made against: 428 without If-Match, 412 if it is stale."""
+    if if_match is None:
+        raise Problem(
+            428,
+            "if_match_required",
+            "需要 If-Match / Precondition required",
+            "修改需带 If-Match 头（当前版本的 ETag）/ send If-Match with the current ETag",
+        )
+    if if_match.strip() not in (etag(version), "*"):
+        raise Problem(
+            412,
+            "version_mismatch",
+            detail="内容已被他人修改，请刷新后重试 / modified since you read it",
+            current_version=version,
+        )
+
+
+def encode_cursor(state: dict[str, Any]) -> str:
+    """An opaque cursor for `state` (clients pass it back unchanged)."""
+    return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":"), default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> dict[str, Any]:
+    """The state inside a cursor; 400 if it was not made by encode_cursor."""
+    try:
+        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as exc:
+        raise Problem(400, "invalid_cursor", detail="游标无效 / invalid cursor") from exc
+    if not isinstance(state, dict):
+        raise Problem(400, "invalid_cursor", detail="游标无效 / invalid cursor")
+    return state
+
+
+class RateLimiter:
+    """Per-client limits for public endpoints (in-process moving window, so per replica)."""
+
+    def __init__(self, limit: str, trust_forwarded_for: bool = False) -> None:
+        self.item = parse(limit)
+        self.strategy = MovingWindowRateLimiter(MemoryStorage())
+        self.trust_forwarded_for = trust_forwarded_for
+
+    def client(self, request: Request) -> str:
+        """The caller's address; X-Forwarded-For's first hop only behind a trusted proxy."""
+        forwarded = request.headers.get("x-forwarded-for", "") if self.trust_forwarded_for else ""
+        return forwarded.split(",")[0].strip() or (request.client.host if request.client else "unknown")
+
+    async def check(self, key: str) -> None:
+        if not await self.strategy.hit(self.item, key):
+            reset, _ = await self.strategy.get_window_stats(self.item, key)
+            wait_s = max(1, int(reset - time.time()))
+            raise Problem(
+                429,
+                "rate_limited",
+                detail="请求过于频繁，请稍后再试 / too many requests",
+                headers={"Retry-After": str(wait_s)},
+            )
+
+
+async def rate_limited(request: Request) -> None:
+    """Dependency for public endpoints: 429 with Retry-After once a client exceeds the limit on a route."""
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.check(f"{request.url.path}:{limiter.client(request)}")
+
+
+PublicRateLimit = Annotated[None, Depends(rate_limited)]

@@ -1,0 +1,97 @@
+"""Shared HTTP conventions, GridFS media and spreadsheet import/export."""
+
+import io
+from typing import Any
+
+import pytest
+from fastapi import UploadFile
+from openpyxl import load_workbook
+from pydantic import BaseModel, Field
+
+from shared.http import RateLimiter, decode_cursor, encode_cursor, etag, require_match
+from shared.media import IMAGES, media_response, store_upload
+from shared.mongo import connect_mongo
+from shared.problems import Problem
+from shared.tabular import read_rows, validate_rows, xlsx_bytes
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+
+
+def status_of(call: Any, *args: Any) -> int:
+    with pytest.raises(Problem) as caught:
+        call(*args)
+    return caught.value.status
+
+
+def test_if_match() -> None:
+    require_match(etag(3), 3)
+    assert status_of(require_match, None, 3) == 428
+    assert status_of(require_match, etag(2), 3) == 412
+
+
+def test_cursor_round_trip_and_garbage() -> None:
+    state = {"after": "2020-08-24T10:00:00+00:00", "id": "a1"}
+    assert decode_cursor(encode_cursor(state)) == state
+    assert status_of(decode_cursor, "%%%not-a-cursor") == 400
+    assert status_of(decode_cursor, encode_cursor({"x": 1})[:-3] + "A==") == 400
+
+
+async def test_rate_limiter_says_when_to_retry() -> None:
+    limiter = RateLimiter("3/minute")
+    for _ in range(3):
+        await limiter.check("1.2.3.4")
+    with pytest.raises(Problem) as caught:
+        await limiter.check("1.2.3.4")
+    assert caught.value.status == 429 and int((caught.value.headers or {})["Retry-After"]) >= 1
+    await limiter.check("5.6.7.8")  # another client is not affected
+
+
+async def test_media_is_checked_by_content_and_idempotent_by_id(mongodb_url: str, namespace: str) -> None:
+    mongo = connect_mongo(mongodb_url)
+    db = mongo[f"{namespace}_media"]
+    try:
+
+        def upload(body: bytes) -> UploadFile:
+            return UploadFile(io.BytesIO(body), filename="photo.png")
+
+        stored = await store_upload(db, upload(PNG), file_id="p1", allowed=IMAGES, max_bytes=1000, metadata={})
+        again = await store_upload(db, upload(PNG), file_id="p1", allowed=IMAGES, max_bytes=1000, metadata={})
+        assert stored == again == {"id": "p1", "content_type": "image/png", "size": len(PNG)}
+        with pytest.raises(Problem) as caught:
+            await store_upload(
+                db, upload(b"MZ" + b"\x00" * 50), file_id="p2", allowed=IMAGES, max_bytes=1000, metadata={}
+            )
+        assert caught.value.status == 415
+        with pytest.raises(Problem) as caught:
+            await store_upload(db, upload(PNG * 20), file_id="p3", allowed=IMAGES, max_bytes=1000, metadata={})
+        assert caught.value.status == 413
+        response = await media_response(db, "p1")
+        assert response.media_type == "image/png"
+        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[misc]
+        assert body == PNG
+        with pytest.raises(Problem):
+            await media_response(db, "missing")
+    finally:
+        await mongo.close()
+
+
+class Village(BaseModel):
+    code: str = Field(pattern=r"^\d{12}$")
+    name: str
+    households: int = Field(ge=0)
+
+
+def test_csv_in_utf8_bom_and_gb18030_with_row_errors() -> None:
+    text = "Code,Name,Households\n450102001001,那马村,12\n\n4501,坏村,-1\n"
+    for encoding in ("utf-8-sig", "gb18030"):
+        rows = read_rows("villages.csv", text.encode(encoding))
+        valid, errors = validate_rows(rows, Village)
+        assert [v.name for v in valid] == ["那马村"]
+        assert {(e["line"], e["field"]) for e in errors} == {(4, "code"), (4, "households")}
+
+
+def test_xlsx_round_trip() -> None:
+    content = xlsx_bytes({"村屯": (["code", "name", "households"], [["450102001001", "那马村", 12]])})
+    rows = read_rows("villages.xlsx", content)
+    assert rows == [(2, {"code": "450102001001", "name": "那马村", "households": "12"})]
+    assert load_workbook(io.BytesIO(content)).sheetnames == ["村屯"]
