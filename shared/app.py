@@ -37,13 +37,21 @@ IndexSetup = Callable[[AsyncDatabase[Document]], Awaitable[None]]
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """What makes one service: its HTTP routes, its event subscriptions and its indexes."""
+    """What makes one service: its HTTP routes, its event subscriptions, its indexes and its periodic jobs.
+
+    `jobs` maps a name to (interval in seconds, coroutine function of the Runtime). Every replica runs
+    them, so a job must be safe to run concurrently (conditional updates, outbox for its events).
+    """
 
     name: str
     title: str
     router: APIRouter
     routes: Mapping[str, Handler] = field(default_factory=dict)
     ensure_indexes: IndexSetup | None = None
+    jobs: Mapping[str, tuple[float, "Job"]] = field(default_factory=dict)
+
+
+Job = Callable[["Runtime"], Awaitable[None]]
 
 
 @dataclass
@@ -79,6 +87,16 @@ class Runtime:
         if spec.ensure_indexes is not None:
             await spec.ensure_indexes(self.db)
         self.background.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
+        for name, (interval_s, job) in spec.jobs.items():
+            self.background.append(asyncio.create_task(self._every(name, interval_s, job), name=f"job-{name}"))
+
+    async def _every(self, name: str, interval_s: float, job: "Job") -> None:
+        while True:
+            try:
+                await job(self)
+            except Exception:  # a failed run is logged and tried again at the next interval
+                log.exception("periodic job %s failed", name)
+            await asyncio.sleep(interval_s)
 
     async def _connect_broker(self) -> None:
         await self.broker.connect()

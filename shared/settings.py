@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     delivery_limit: int = Field(10, gt=0)
     shutdown_grace_s: float = Field(10.0, ge=0)
 
+    # --- registration (SCIWEEK_…) ---
+
+    # --- exhibits (SCIWEEK_…) ---
+
+    # --- volunteers (SCIWEEK_…) ---
+
+    # --- reporting (SCIWEEK_…) ---
+
     @field_validator("amqp_url")
     @classmethod
     def _amqp_scheme(cls, v: str) -> str:

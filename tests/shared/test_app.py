@@ -89,3 +89,24 @@ async def test_readiness_fails_without_a_broker(settings_for: Any) -> None:
 async def _status(client: httpx.AsyncClient, path: str, status: int) -> httpx.Response | None:
     response = await client.get(path)
     return response if response.status_code == status else None
+
+
+async def test_periodic_jobs_run_and_survive_failures(settings_for: Any) -> None:
+    from fastapi import APIRouter
+
+    from shared.app import Runtime, ServiceSpec, build_app
+
+    runs: list[str] = []
+
+    async def tick(runtime: Runtime) -> None:
+        runs.append(runtime.settings.service)
+        if len(runs) == 1:
+            raise RuntimeError("first run fails")
+
+    spec = ServiceSpec(name="volunteers", title="t", router=APIRouter(), jobs={"tick": (0.05, tick)})
+    async with running_service(build_app(spec, settings_for("volunteers"))):
+        await eventually(lambda: _at_least(runs, 3))
+
+
+async def _at_least(items: list[str], n: int) -> bool:
+    return len(items) >= n
