@@ -127,20 +127,43 @@ class Flow:
         self.coordinator = {"Authorization": f"Bearer {mint_token(settings, role='city', sub='b', city=CITY)}"}
         self.volunteer = {"Authorization": f"Bearer {mint_token(settings, role='volunteer', sub='c-bench')}"}
 
+    async def register(self, villages: int) -> None:
+        """Dispatch needs the commissioner (free enough that day) and the villages with their households."""
+        admin = {"Authorization": f"Bearer {mint_token(Settings(service='reporting'), role='admin', sub='bench')}"}
+        person = {
+            "id": "c-bench",
+            "name": "特派员",
+            "phone": "13800000000",
+            "city_code": CITY,
+            "available_dates": ["2020-08-24"],
+            "max_visits_per_day": 1000,
+        }
+        url = f"{self.volunteers}/api/v1"
+        (await self.client.put(f"{url}/commissioners/c-bench", json=person, headers=admin)).raise_for_status()
+        rows = [f"v-{i},村{i},{CITY},23.1,108.3" for i in range(villages)]
+        homes = [f"v-{i}-{h},v-{i},农户,种植" for i in range(villages) for h in ("h1", "h2")]
+        for kind, header, lines in (
+            ("villages", "code,name,city_code,lat,lon", rows),
+            ("households", "id,village_code,head_name,needs", homes),
+        ):
+            content = "\n".join([header, *lines]).encode()
+            files = {"file": (f"{kind}.csv", content)}
+            (await self.client.post(f"{url}/{kind}/import", files=files, headers=admin)).raise_for_status()
+
     async def create(self, i: int) -> str:
         body = {
             "commissioner_id": "c-bench",
             "city_code": CITY,
             "village_code": f"v-{i}",
             "visit_date": "2020-08-24",
-            "household_ids": ["h1", "h2"],
+            "household_ids": [f"v-{i}-h1", f"v-{i}-h2"],
         }
         response = await self.client.post(f"{self.volunteers}/api/v1/assignments", json=body, headers=self.coordinator)
         response.raise_for_status()
         return str(response.json()["id"])
 
     async def report(self, assignment_id: str) -> None:
-        body = {"households_reached": ["h1"], "consultations": 1, "people_trained": 2, "books_handed_out": 3}
+        body = {"households_reached": [], "consultations": 1, "people_trained": 2, "books_handed_out": 3}
         response = await self.client.post(
             f"{self.volunteers}/api/v1/assignments/{assignment_id}/report", json=body, headers=self.volunteer
         )
@@ -161,6 +184,7 @@ class Flow:
 async def end_to_end(stack: Stack, visits: int, samples: int) -> dict[str, float]:
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=32)) as client:
         flow = Flow(stack, client)
+        await flow.register(visits + samples)
         ids = await bounded(visits + samples, 8, flow.create)
         await flow.wait_for(visits + samples, 0)
         ops_before = await op_count(stack.db.uri)

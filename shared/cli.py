@@ -75,6 +75,40 @@ def up(args: argparse.Namespace) -> None:
         print("已停止 / stopped.")
 
 
+async def declare_topology(namespace_settings: Settings) -> list[str]:
+    """Declare the exchange and every consuming service's queues and bindings; the services' names."""
+    import importlib
+
+    import aio_pika
+
+    from shared.messaging import declare_exchange, declare_subscriptions
+
+    declared = []
+    connection = await aio_pika.connect(namespace_settings.amqp_url)
+    try:
+        channel = await connection.channel()
+        await declare_exchange(channel, namespace_settings)
+        for name in SERVICES:
+            try:
+                routes = importlib.import_module(f"services.{name}.consumers").ROUTES
+            except ModuleNotFoundError:
+                continue
+            service_settings = namespace_settings.model_copy(update={"service": name})
+            await declare_subscriptions(channel, service_settings, routes)
+            declared.append(name)
+    finally:
+        await connection.close()
+    return declared
+
+
+def topology(args: argparse.Namespace) -> None:
+    """Prestart step: subscriptions exist before any event is published, whichever service starts first."""
+    import asyncio
+
+    declared = asyncio.run(declare_topology(_settings("reporting")))
+    print(f"topology declared; consumers: {', '.join(declared)}")
+
+
 def token(args: argparse.Namespace) -> None:
     from shared.auth import mint_token
 
@@ -95,6 +129,38 @@ def token(args: argparse.Namespace) -> None:
     )
 
 
+def rebuild(args: argparse.Namespace) -> None:
+    """Replay the service's stored event log into fresh projections, with a progress bar; compare or swap."""
+    import asyncio
+
+    from tqdm import tqdm
+
+    from services.reporting import replay
+    from shared.mongo import connect_mongo
+
+    settings = _settings(args.service)
+
+    async def run() -> replay.Rebuild:
+        client = connect_mongo(settings.mongodb_url, timeout_ms=settings.mongodb_timeout_ms)
+        try:
+            db = client[settings.mongodb_db]
+            with tqdm(total=await replay.count_events(db), unit="event", desc="重放 / replay") as bar:
+                return await replay.rebuild(db, swap=args.swap, progress=bar.update)
+        finally:
+            await client.close()
+
+    result = asyncio.run(run())
+    print(f"{result.events} events -> {result.entities} entities, {result.scopes} counter scopes")
+    for line in result.differences[:20]:
+        print("  " + line)
+    if result.identical:
+        print("重建结果与在线投影一致 / rebuilt projections are identical to the live ones")
+    elif result.swapped:
+        print(f"{len(result.differences)} differences; the rebuilt projections replaced the live ones")
+    else:
+        sys.exit(f"{len(result.differences)} differences (run with --swap to replace the live projections)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="sciweek", description="sciweek 科技活动周运营平台")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +173,9 @@ def main(argv: list[str] | None = None) -> None:
     p_serve.add_argument("service", choices=SERVICES)
     p_serve.set_defaults(run=serve)
 
+    p_topology = commands.add_parser("topology", help="declare the exchange and all consumers' queues (prestart)")
+    p_topology.set_defaults(run=topology)
+
     p_token = commands.add_parser("token", help="mint a development JWT")
     p_token.add_argument(
         "--role", required=True, choices=["admin", "city", "venue", "exhibitor", "reviewer", "volunteer"]
@@ -117,6 +186,11 @@ def main(argv: list[str] | None = None) -> None:
     p_token.add_argument("--org")
     p_token.add_argument("--ttl-hours", type=float, default=12)
     p_token.set_defaults(run=token)
+
+    p_rebuild = commands.add_parser("rebuild", help="rebuild a service's projections from its stored event log")
+    p_rebuild.add_argument("service", choices=["reporting"])
+    p_rebuild.add_argument("--swap", action="store_true", help="replace the live projections with the rebuilt ones")
+    p_rebuild.set_defaults(run=rebuild)
 
     args = parser.parse_args(argv)
     args.run(args)

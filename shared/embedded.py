@@ -174,6 +174,14 @@ class Stack:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         mongodb_url = self.db.start()
         env = {"AMQP_URL": self.amqp_url, "MONGODB_URL": mongodb_url, **self.extra_env}
+        subprocess.run(
+            [sys.executable, "-m", "shared.cli", "topology"],
+            env={**os.environ, **env},
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         for name in SERVICES:
             log = self.log_dir / f"{name}.log" if self.log_dir else None
             self.services[name] = ServiceProcess(name, self.ports[name], env, log)

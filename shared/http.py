@@ -7,8 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from limits import parse
-from limits.aio.storage import MemoryStorage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from shared.problems import Problem
 
@@ -53,7 +53,11 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
 
 
 class RateLimiter:
-    """Per-client limits for public endpoints (in-process moving window, so per replica)."""
+    """Per-client limits for public endpoints (in-process moving window, so per replica).
+
+    The synchronous in-memory store is used on purpose: it never blocks, and the asyncio one hops to a
+    thread on every hit.
+    """
 
     def __init__(self, limit: str, trust_forwarded_for: bool = False) -> None:
         self.item = parse(limit)
@@ -66,8 +70,8 @@ class RateLimiter:
         return forwarded.split(",")[0].strip() or (request.client.host if request.client else "unknown")
 
     async def check(self, key: str) -> None:
-        if not await self.strategy.hit(self.item, key):
-            reset, _ = await self.strategy.get_window_stats(self.item, key)
+        if not self.strategy.hit(self.item, key):
+            reset, _ = self.strategy.get_window_stats(self.item, key)
             wait_s = max(1, int(reset - time.time()))
             raise Problem(
                 429,

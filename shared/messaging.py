@@ -7,7 +7,7 @@ raising; retries go back through the default exchange to one queue, never throug
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,9 +71,7 @@ class Broker:
                 )
         assert self.connection is not None
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
-        self.exchange = await self.channel.declare_exchange(
-            self.settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True
-        )
+        self.exchange = await declare_exchange(self.channel, self.settings)
         self.ready.set()
 
     @property
@@ -81,7 +79,8 @@ class Broker:
         return self.connection is not None and not self.connection.is_closed and self.connection.connected.is_set()
 
     async def publish(self, event: Envelope) -> None:
-        """Publish and wait for the broker's confirm; raises on nack, no route, outage or timeout."""
+        """Publish and wait for the broker's confirm; raises on nack, outage or timeout (or no route, should the
+        parking exchange be missing)."""
         if self.exchange is None:
             raise ConnectionError("broker not connected yet")
         await self.exchange.publish(
@@ -103,6 +102,36 @@ class Broker:
     async def close(self) -> None:
         if self.connection is not None:
             await self.connection.close()
+
+
+async def declare_exchange(channel: AbstractChannel, settings: Settings) -> AbstractExchange:
+    """The events exchange. Events no queue is bound to are parked in `<namespace>.unrouted`, not dropped.
+
+    Consumer queues are declared before traffic (`sciweek topology`, and by each consumer at start), so
+    an event lands there only when no service subscribes to its type.
+    """
+    unrouted = f"{settings.namespace}.unrouted"
+    parking = await channel.declare_exchange(unrouted, aio_pika.ExchangeType.FANOUT, durable=True)
+    queue = await channel.declare_queue(
+        unrouted, durable=True, arguments={"x-queue-type": "quorum", "x-max-length": 100_000, "x-overflow": "drop-head"}
+    )
+    await queue.bind(parking)
+    return await channel.declare_exchange(
+        settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True, arguments={"alternate-exchange": unrouted}
+    )
+
+
+async def declare_subscriptions(
+    channel: AbstractChannel, settings: Settings, event_types: Iterable[str]
+) -> AbstractQueue:
+    """The service's main, retry and dead-letter queues; the main one bound to exactly `event_types`."""
+    queues = {}
+    for name, arguments in queue_arguments(settings).items():
+        queues[name] = await channel.declare_queue(name, durable=True, arguments=arguments)
+    main = queues[settings.queue]
+    for event_type in event_types:
+        await main.bind(settings.exchange, routing_key=event_type)
+    return main
 
 
 def queue_arguments(settings: Settings) -> dict[str, dict[str, Any]]:
@@ -172,12 +201,7 @@ class Consumer:
         assert self.broker.connection is not None and self.broker.exchange is not None
         self.channel = await self.broker.connection.channel(publisher_confirms=True)
         await self.channel.set_qos(prefetch_count=self.settings.prefetch)
-        queues = {}
-        for name, arguments in queue_arguments(self.settings).items():
-            queues[name] = await self.channel.declare_queue(name, durable=True, arguments=arguments)
-        self.queue = queues[self.settings.queue]
-        for event_type in self.routes:
-            await self.queue.bind(self.settings.exchange, routing_key=event_type)
+        self.queue = await declare_subscriptions(self.channel, self.settings, self.routes)
         self._worker = asyncio.create_task(self._work(), name=f"consumer-{self.settings.service}")
         self._tag = await self.queue.consume(self._on_message)
 

@@ -4,7 +4,7 @@ import tomllib
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 
 class _Frozen(BaseModel):
@@ -23,6 +23,8 @@ class Zone(_Frozen):
     name: str
     name_en: str
     area_m2: float = Field(gt=0)
+    # Zones shown by industry (zone 3, "三百二千") list them; an exhibit there must name one.
+    industries: list[str] = Field(default_factory=list)
 
 
 class Exhibition(_Frozen):
@@ -31,6 +33,8 @@ class Exhibition(_Frozen):
     start: date
     end: date
     zones: list[Zone]
+    # Submissions (create, edit, submit) close at this instant; None keeps them open.
+    submission_deadline: AwareDatetime | None = None
 
     @model_validator(mode="after")
     def _zones_fit_the_hall(self) -> "Exhibition":
@@ -39,14 +43,29 @@ class Exhibition(_Frozen):
         return self
 
 
+class TargetSpec(_Frozen):
+    """A further target: a counter (see services/reporting/labels.py) in a scope, by a due date."""
+
+    id: str = Field(pattern=r"^[a-z0-9_:.-]{1,64}$")
+    metric: str
+    scope: str = "province"  # "province", "city:<code>", "zone:<id>", "day:<date>"
+    value: float = Field(gt=0)
+    due: date
+    start: date | None = None  # the linear schedule runs from here (default: the programme's start)
+    schedule: list[tuple[date, float]] = Field(default_factory=list)  # (date, share of value) points instead
+
+
 class Targets(_Frozen):
     commissioner_visits: int = Field(ge=0)
     policy_lectures_per_city: int = Field(ge=0)
+    extra: list[TargetSpec] = Field(default_factory=list)
 
 
 class Deadlines(_Frozen):
     city_summary: date
     provincial_summary: date
+    lock_after_days: int = Field(7, ge=0)  # summaries lock this many days after their due day
+    reminder_days: list[int] = Field(default_factory=lambda: [3, 1])
 
 
 class Activity(_Frozen):

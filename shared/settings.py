@@ -54,12 +54,40 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(10.0, ge=0)
 
     # --- registration (SCIWEEK_…) ---
+    registration_qr_secret: SecretStr = Field(
+        SecretStr("sciweek-development-only-qr-secret-never-in-production-0123456789"), min_length=32
+    )  # signs the QR tickets (HS256)
+    registration_offer_ttl_s: float = Field(1800.0, gt=0)  # how long a waiting-list offer holds its seats
+    registration_offer_sweep_s: float = Field(5.0, gt=0)  # how often expired offers are passed on
+    registration_bookings_per_phone_day: int = Field(3, ge=1)  # live bookings one phone may hold per day
+    registration_listing_cache_s: float = Field(1.0, ge=0)  # public listing answers are reused this long
+    registration_hold_timeout_s: float = Field(300.0, gt=0)  # seats held longer by an uncommitted booking go back
 
     # --- exhibits (SCIWEEK_…) ---
+    exhibits_booths_file: Path = REPO_ROOT / "config" / "booths.toml"
+    exhibits_criteria: dict[str, float] = {"advancement": 0.35, "show_value": 0.25, "physical": 0.2, "relevance": 0.2}
+    exhibits_aggregate: Literal["mean", "median"] = "mean"
+    exhibits_city_cap: int = Field(14, ge=1)  # most booths one city's exhibits may take in a release
+    exhibits_public_url: str = "http://127.0.0.1:8002/api/v1/catalogue"  # booth QR codes open <url>/<id>
+    exhibits_media_max_bytes: int = Field(900_000, gt=0)  # under max_body_bytes, which bounds every request
 
     # --- volunteers (SCIWEEK_…) ---
+    volunteers_geofence_m: float = Field(3000.0, gt=0)  # check-ins further than this from the village are flagged
+    volunteers_max_gps_accuracy_m: float = Field(500.0, gt=0)  # a worse reported accuracy is flagged
+    volunteers_late_sync_hours: float = Field(48.0, gt=0)  # an operation synced this long after it happened is flagged
+    volunteers_sync_cursor_max_age_days: float = Field(30.0, gt=0)  # older change cursors get 410 (full resync)
+    volunteers_sync_max_operations: int = Field(200, gt=0)
+    volunteers_visit_photos_max: int = Field(10, ge=0)
+    volunteers_visit_photo_max_bytes: int = Field(900_000, gt=0)  # under max_body_bytes, which bounds every request
+    volunteers_missed_check_s: float = Field(900.0, ge=0)  # how often overdue visits are marked missed; 0 disables it
+    volunteers_missed_grace_days: int = Field(2, ge=0)
 
     # --- reporting (SCIWEEK_…) ---
+    reporting_public_headline: bool = True  # headline numbers without a token (rate limited)
+    reporting_job_interval_s: float = Field(60.0, gt=0)  # pace checks and deadline reminders
+    reporting_stream_poll_s: float = Field(1.0, gt=0)  # how often the live dashboard stream looks for news
+    reporting_metrics_refresh_s: float = Field(5.0, gt=0)  # business figures served at /metrics are this fresh
+    reporting_picture_max_bytes: int = Field(900_000, gt=0)  # under max_body_bytes, which bounds every request
 
     @field_validator("amqp_url")
     @classmethod

@@ -276,3 +276,57 @@ def test_dockerignore_keeps_what_the_dockerfile_copies() -> None:
         assert (ROOT / path).exists(), f"{path} is copied into the image but does not exist"
         ignored = [p for p in patterns if not p.startswith("!") and fnmatch.fnmatch(path, p.removeprefix("**/"))]
         assert not ignored, f"{path} is copied into the image but .dockerignore excludes it: {ignored}"
+
+
+GRAFANA_DIR = ROOT / "deploy" / "grafana"
+
+
+def exported_metric_names() -> set[str]:
+    """Every sample name the services expose: the technical metrics and reporting's business figures."""
+    from services.reporting.business_metrics import BusinessMetrics
+    from shared.metrics import Metrics
+
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    names = {
+        family.name + suffix
+        for family in Metrics("reporting").registry.collect()
+        for suffix in suffixes.get(family.type, ("",))
+    }
+    collector = BusinessMetrics()
+    collector.by_city = {"all": {}}
+    collector.targets = [("visits", 0.0, False)]
+    return names | {s.name for family in collector.collect() for s in family.samples}
+
+
+def test_grafana_is_provisioned_from_the_repo(services: dict[str, dict[str, Any]]) -> None:
+    grafana = service(services, "grafana")
+    mounts = {tuple(str(v).split(":")[:2]) for v in grafana.get("volumes") or []}
+    assert ("./deploy/grafana/provisioning", "/etc/grafana/provisioning") in mounts
+    assert (3000, 3000) in published_ports(grafana)
+    assert "prometheus" in (grafana.get("depends_on") or {})
+
+    datasources = load_yaml(GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml")["datasources"]
+    prometheus = next(d for d in datasources if d["type"] == "prometheus")
+    assert prometheus["url"] == "http://prometheus:9090" and (9090, 9090) in published_ports(
+        service(services, "prometheus")
+    )
+    providers = load_yaml(GRAFANA_DIR / "provisioning" / "dashboards" / "sciweek.yml")["providers"]
+    container_path = providers[0]["options"]["path"]
+    host_dir = next(h for h, c in mounts if c == container_path)
+    dashboards = list((ROOT / host_dir).glob("*.json"))
+    assert dashboards, f"no dashboard JSON in {host_dir}"
+
+
+def test_grafana_dashboard_queries_metrics_the_services_export() -> None:
+    import json
+
+    exported = exported_metric_names()
+    datasources = load_yaml(GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml")["datasources"]
+    uids = {d["uid"] for d in datasources}
+    for path in (GRAFANA_DIR / "dashboards").glob("*.json"):
+        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        for panel in dashboard["panels"]:
+            assert panel["datasource"]["uid"] in uids, f"{path.name}: panel {panel['title']} has an unknown datasource"
+            for target in panel["targets"]:
+                for name in re.findall(r"\bsciweek_\w+", target["expr"]):
+                    assert name in exported, f"{path.name}: {panel['title']} queries {name}, which nothing exports"

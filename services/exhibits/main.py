@@ -4,12 +4,20 @@ from fastapi import FastAPI
 
 from services.exhibits import store
 from services.exhibits.api import router
+from services.exhibits.hall import build_hall, load_booths
 from shared.app import ServiceSpec, build_app
+from shared.programme import load_programme
 from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings(service="exhibits")
+    # A broken booth grid stops the service at start-up rather than at the first allocation.
+    build_hall(load_programme(settings.programme_file), load_booths(settings.exhibits_booths_file), 1)
+    weights = settings.exhibits_criteria
+    if not weights or any(w <= 0 for w in weights.values()):
+        raise ValueError("SCIWEEK_EXHIBITS_CRITERIA needs at least one criterion, every weight > 0")
     spec = ServiceSpec(
         name="exhibits", title="sciweek 科技展 exhibits", router=router, ensure_indexes=store.ensure_indexes
     )
-    return build_app(spec, settings or Settings(service="exhibits"))
+    return build_app(spec, settings)

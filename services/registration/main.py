@@ -1,18 +1,42 @@
-"""The registration service: venues, open days, public bookings, door check-in."""
+"""The registration service: venues, open days, public bookings, door check-in, the activity calendar."""
+
+import logging
 
 from fastapi import FastAPI
 
 from services.registration import store
 from services.registration.api import router
-from shared.app import ServiceSpec, build_app
+from services.registration.service.bookings import expire_offers, reclaim_holds
+from shared.app import Runtime, ServiceSpec, build_app
 from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+DEV_QR_SECRET_PREFIX = "sciweek-development-only-"
+
+
+async def pass_on_expired_offers(rt: Runtime) -> None:
+    """Periodic job: expired waiting-list offers pass to the next in line."""
+    await expire_offers(rt)
+
+
+async def return_abandoned_seats(rt: Runtime) -> None:
+    """Periodic job: seats held by bookings that never committed go back."""
+    await reclaim_holds(rt)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The registration service's app (clients are created in its lifespan)."""
+    settings = settings or Settings(service="registration")
+    if settings.registration_qr_secret.get_secret_value().startswith(DEV_QR_SECRET_PREFIX):
+        log.warning("using the development QR ticket secret: set SCIWEEK_REGISTRATION_QR_SECRET in production")
     spec = ServiceSpec(
         name="registration",
         title="sciweek 开放日与预约 registration",
         router=router,
         ensure_indexes=store.ensure_indexes,
+        jobs={
+            "expire-offers": (settings.registration_offer_sweep_s, pass_on_expired_offers),
+            "reclaim-holds": (settings.registration_hold_timeout_s / 4, return_abandoned_seats),
+        },
     )
-    return build_app(spec, settings or Settings(service="registration"))
+    return build_app(spec, settings)

@@ -1,20 +1,31 @@
-"""The reporting service: read models fed only by events, progress against targets, dashboards."""
+"""The reporting service: read models fed only by events, progress against targets, summaries, dashboards."""
 
 from fastapi import FastAPI
 
-from services.reporting import store
+from services.reporting import jobs, store
 from services.reporting.api import router
+from services.reporting.business_metrics import BusinessMetrics
+from services.reporting.clock import Clock
 from services.reporting.consumers import ROUTES
 from shared.app import ServiceSpec, build_app
 from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings(service="reporting")
+    business = BusinessMetrics()
     spec = ServiceSpec(
         name="reporting",
         title="sciweek 进度与报告 reporting",
         router=router,
         routes=ROUTES,
         ensure_indexes=store.ensure_indexes,
+        jobs={
+            "alert-queue": (3600.0, jobs.declare_alert_queue),
+            "deadlines-and-pace": (settings.reporting_job_interval_s, jobs.check_deadlines_and_pace),
+            "business-metrics": (settings.reporting_metrics_refresh_s, business.refresh),
+        },
     )
-    return build_app(spec, settings or Settings(service="reporting"))
+    app = build_app(spec, settings)
+    app.state.clock = Clock()
+    return app

@@ -4,12 +4,18 @@ from fastapi import FastAPI
 
 from services.volunteers import store
 from services.volunteers.api import router
+from services.volunteers.service.missed import jobs
 from shared.app import ServiceSpec, build_app
 from shared.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings(service="volunteers")
     spec = ServiceSpec(
-        name="volunteers", title="sciweek 科技特派员 volunteers", router=router, ensure_indexes=store.ensure_indexes
+        name="volunteers",
+        title="sciweek 科技特派员 volunteers",
+        router=router,
+        ensure_indexes=store.ensure_indexes,
+        jobs=jobs(settings),
     )
-    return build_app(spec, settings or Settings(service="volunteers"))
+    return build_app(spec, settings)

@@ -36,6 +36,24 @@ def bearer(role: Any, **claims: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def register_reference_data(volunteers: str) -> None:
+    """Dispatch needs a registered commissioner, available that day, and the village with its households."""
+    admin = bearer("admin", sub="admin-e2e")
+    commissioner = {
+        "id": "c-e2e",
+        "name": "黄志强",
+        "phone": "13800000000",
+        "city_code": "451000",
+        "available_dates": ["2020-08-24"],
+    }
+    village = {"code": "451021-001", "name": "那坡村", "city_code": "451000", "lat": 23.9, "lon": 106.6}
+    assert httpx.put(f"{volunteers}/api/v1/commissioners/c-e2e", json=commissioner, headers=admin).status_code == 200
+    assert httpx.put(f"{volunteers}/api/v1/villages/451021-001", json=village, headers=admin).status_code == 200
+    for household in ("h1", "h2"):
+        body = {"id": household, "village_code": "451021-001", "head_name": "农户"}
+        assert httpx.put(f"{volunteers}/api/v1/households/{household}", json=body, headers=admin).status_code == 200
+
+
 def test_assignment_to_progress_through_real_processes(stack: Stack) -> None:
     volunteers = stack.services["volunteers"].url
     reporting = stack.services["reporting"].url
@@ -47,6 +65,7 @@ def test_assignment_to_progress_through_real_processes(stack: Stack) -> None:
         "visit_date": "2020-08-24",
         "household_ids": ["h1", "h2"],
     }
+    register_reference_data(volunteers)
     created = httpx.post(
         f"{volunteers}/api/v1/assignments",
         json=assignment,

@@ -1,18 +1,18 @@
-"""Reporting fed by the other services' events over the real broker."""
+"""Reporting fed by the other services' events over the real broker: exact under duplicates and shuffles,
+and a replay of the stored event log reproduces the live projections exactly."""
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+import asyncio
+import os
+import random
+import subprocess
 from typing import Any
 
-from services.exhibits.main import create_app as create_exhibits
-from services.registration.main import create_app as create_registration
-from services.reporting.main import create_app as create_reporting
-from services.volunteers.main import create_app as create_volunteers
-from shared.contracts.volunteers import AssignmentCreated, VisitCompleted
-from shared.envelope import new_event
-from shared.testing import eventually, running_service
-
-Auth = Callable[..., dict[str, str]]
+from services.reporting import replay, store
+from services.reporting.main import create_app
+from shared.settings import REPO_ROOT
+from shared.testing import make_settings, running_service
+from tests.reporting import scenario
+from tests.reporting.conftest import publish, settled
 
 
 async def city_row(client: Any, code: str) -> dict[str, Any]:
@@ -20,84 +20,76 @@ async def city_row(client: Any, code: str) -> dict[str, Any]:
     return next(c for c in progress["cities"] if c["city_code"] == code)
 
 
-async def test_visits_venues_and_exhibits_reach_progress(settings_for: Any, auth: Auth) -> None:
+async def projections(runtime: Any) -> dict[str, Any]:
+    entities = {d["_id"]: d["state"] for name in store.ENTITY_COLLECTIONS async for d in runtime.db[name].find({})}
+    counters = {d["_id"]: store.flat(d) async for d in runtime.db[store.COUNTERS].find({})}
+    return {"entities": entities, "counters": {k: v for k, v in counters.items() if v}}
+
+
+async def test_events_of_three_services_drive_progress_and_replay_reproduces_them(
+    settings_for: Any, mongodb_url: str, vhost: Any
+) -> None:
+    events = scenario.all_events()
+    shuffled = events + random.Random(3).sample(events, 15)  # a redelivered event carries the same id
+    random.Random(4).shuffle(shuffled)
+    other = make_settings(
+        "reporting", mongodb_url=mongodb_url, amqp_url=vhost.url, namespace=settings_for("reporting").namespace + "b"
+    )
     async with (
-        running_service(create_reporting(settings_for("reporting"))) as (_, reporting),
-        running_service(create_volunteers(settings_for("volunteers"))) as (_, volunteers),
-        running_service(create_registration(settings_for("registration"))) as (_, registration),
-        running_service(create_exhibits(settings_for("exhibits"))) as (_, exhibits),
+        running_service(create_app(settings_for("reporting"))) as (in_order, client),
+        running_service(create_app(other)) as (mixed, _),
     ):
-        assignment = {
-            "commissioner_id": "c-9",
-            "city_code": "450300",
-            "village_code": "v-1",
-            "visit_date": "2020-08-25",
-            "household_ids": ["h1"],
-        }
-        created = (await volunteers.post("/api/v1/assignments", json=assignment, headers=auth("admin"))).json()
-        report = {"households_reached": ["h1"], "consultations": 2, "people_trained": 7, "books_handed_out": 15}
-        done = await volunteers.post(
-            f"/api/v1/assignments/{created['id']}/report", json=report, headers=auth("volunteer", sub="c-9")
-        )
-        assert done.status_code == 200
-        venue = {"name": "广西科技馆", "org_type": "science_museum", "city_code": "450300"}
-        assert (await registration.post("/api/v1/venues", json=venue, headers=auth("venue"))).status_code == 201
-        exhibit = {"title": "新冠病毒快速检测试剂盒", "zone": 2, "city_code": "450300"}
-        posted = await exhibits.post("/api/v1/submissions", json=exhibit, headers=auth("exhibitor", org="gxu"))
-        assert posted.status_code == 201
+        await publish(in_order, events)
+        await publish(mixed, shuffled)
+        await settled(in_order, len(events), len(events))
+        await settled(mixed, len(events), len(shuffled))
 
-        async def all_counted() -> dict[str, Any] | None:
-            row = await city_row(reporting, "450300")
-            wanted = row["completed"] == 1 and row["venues_registered"] == 1 and row["exhibits_submitted"] == 1
-            return row if wanted else None
+        live = await projections(in_order)
+        for scope, expected in scenario.EXPECTED.items():
+            assert live["counters"][scope] == expected, scope
+        assert await projections(mixed) == live
 
-        row = await eventually(all_counted)
-        assert row["planned"] == 1 and row["trainees"] == 7 and row["books"] == 15
-        progress = (await reporting.get("/api/v1/progress")).json()
-        assert progress["target"] == 1000 and progress["completed"] == 1
+        guilin = await city_row(client, scenario.GUILIN)
+        assert (guilin["planned"], guilin["completed"], guilin["trainees"], guilin["books"]) == (1, 1, 6, 8)
+        assert (guilin["venues_registered"], guilin["exhibits_submitted"]) == (2, 2)
+        progress = (await client.get("/api/v1/progress")).json()
+        assert (progress["target"], progress["planned"], progress["completed"]) == (1000, 3, 2)
+        assert progress["exhibits_submitted"] == 3  # the provincial department's exhibit counts in the total
+
+        rebuilt = await replay.rebuild(in_order.db, swap=True)
+        assert rebuilt.events == len(events) and rebuilt.identical, rebuilt.differences
+        assert await projections(in_order) == live
+        assert await city_row(client, scenario.GUILIN) == guilin
 
 
 async def test_completion_before_creation_counts_once(settings_for: Any) -> None:
-    async with running_service(create_reporting(settings_for("reporting"))) as (runtime, reporting):
-        source = "sciweek/volunteers"
-        created = new_event(
-            "volunteers.assignment.created.v1",
-            AssignmentCreated(
-                assignment_id="a-late",
-                commissioner_id="c",
-                city_code="451400",
-                village_code="v",
-                visit_date=date(2020, 8, 26),
-            ),
-            source=source,
-        )
-        completed = new_event(
-            "volunteers.visit.completed.v1",
-            VisitCompleted(
-                assignment_id="a-late",
-                commissioner_id="c",
-                city_code="451400",
-                village_code="v",
-                visit_date=date(2020, 8, 26),
-                completed_at=datetime.now(UTC),
-                households_reached=2,
-                consultations=1,
-                trainees=3,
-                books=4,
-            ),
-            source=source,
-        )
-        await runtime.broker.publish(completed)
-        await eventually(lambda: _completed(reporting, "451400"))
-        await runtime.broker.publish(created)
-        await eventually(lambda: _consumed(runtime, 2))
-        row = await city_row(reporting, "451400")
+    async with running_service(create_app(settings_for("reporting"))) as (runtime, client):
+        created, completed = scenario.created("a-late", "451400"), scenario.completed("a-late", "451400", (2, 1, 3, 4))
+        await publish(runtime, [completed])
+        await settled(runtime, 1, 1)
+        assert (await city_row(client, "451400"))["completed"] == 1
+        await publish(runtime, [created, created])
+        await settled(runtime, 2, 3)
+        row = await city_row(client, "451400")
         assert (row["planned"], row["completed"], row["households_reached"]) == (1, 1, 2)
 
 
-async def _completed(client: Any, code: str) -> bool:
-    return bool((await city_row(client, code))["completed"] == 1)
+async def test_the_rebuild_command_replays_the_log_with_a_progress_bar(settings_for: Any) -> None:
+    settings = settings_for("reporting")
+    async with running_service(create_app(settings)) as (runtime, _):
+        events = scenario.all_events()
+        await publish(runtime, events)
+        await settled(runtime, len(events), len(events))
+        await runtime.db[store.COUNTERS].update_one({"_id": "city:450300"}, {"$inc": {"bookings": 5}})  # drift
+        env = {**os.environ, "MONGODB_URL": settings.mongodb_url, "SCIWEEK_MONGODB_DB": settings.mongodb_db}
+        command = [str(REPO_ROOT / ".venv" / "bin" / "sciweek"), "rebuild", "reporting"]
+        compared = await run(command, env)
+        assert compared.returncode == 1 and "1 differences" in compared.stderr and "replay" in compared.stderr
+        swapped = await run([*command, "--swap"], env)
+        assert swapped.returncode == 0 and f"{len(events)} events" in swapped.stdout
+        assert (await store.counters(runtime.db, ["city:450300"]))["city:450300"]["bookings"] == 2
+        assert (await run(command, env)).returncode == 0
 
 
-async def _consumed(runtime: Any, n: int) -> bool:
-    return bool(await runtime.db["inbox"].count_documents({}) == n)
+async def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=60)

@@ -5,16 +5,18 @@ import sys
 from typing import Any
 
 import aio_pika
+from pydantic import SecretStr
 
 from shared.contracts.registration import VenueRegistered
 from shared.envelope import Envelope, new_event
 from shared.idempotency import INBOX
 from shared.messaging import event_message
-from shared.settings import REPO_ROOT
+from shared.settings import REPO_ROOT, Settings
 from shared.testing import RabbitVhost, eventually
 from tests.shared.bus import VENUE_ROUTES, Bus, bus, count_venue, drain, queue_depth, running_consumer
 
 TYPE = "registration.venue.registered.v1"
+SECRETS = {name for name, f in Settings.model_fields.items() if f.annotation is SecretStr}
 
 
 def venue_event(venue_id: str) -> Envelope:
@@ -120,7 +122,7 @@ async def test_killed_after_commit_before_ack_redelivery_is_deduplicated(setting
             sys.executable,
             "-m",
             "tests.shared.crash_consumer",
-            settings.model_dump_json(exclude={"jwt_secret"}),
+            settings.model_dump_json(exclude=SECRETS),  # secrets dump masked; the child uses their defaults
             cwd=REPO_ROOT,
             stderr=asyncio.subprocess.PIPE,
         )

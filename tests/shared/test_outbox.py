@@ -82,18 +82,33 @@ async def test_relay_survives_connection_loss(settings_for: Any, vhost: RabbitVh
         assert ids >= {e.id for e in before + during}  # duplicates allowed, losses not
 
 
-async def test_unroutable_event_stays_pending_until_a_queue_is_bound(settings_for: Any, vhost: RabbitVhost) -> None:
+async def test_an_event_nobody_subscribes_to_is_parked_not_retried(settings_for: Any, vhost: RabbitVhost) -> None:
     settings = settings_for("registration")
-    tap = f"{settings.namespace}.late"
     async with bus(settings) as b:
         event = venue_event(7)
         await write_events(b, [event])
         async with running_relay(b):
-            entry = await eventually(lambda: b.db[OUTBOX].find_one({"_id": event.id, "attempts": {"$gte": 1}}))
-            assert entry["status"] == "pending" and "NO_ROUTE" in entry["last_error"]
-            await tap_queue(b, tap, "registration.#")
-            await eventually(lambda: _none_pending(b), timeout_s=30)
-        assert [m.message_id for m in await drain(vhost.url, tap)] == [event.id]
+            await eventually(lambda: _none_pending(b))
+        entry = await b.db[OUTBOX].find_one({"_id": event.id})
+        assert entry is not None and entry["attempts"] == 0
+        parked = await drain(vhost.url, f"{settings.namespace}.unrouted")
+        assert [m.message_id for m in parked] == [event.id]
+
+
+async def test_topology_declares_subscriptions_before_any_consumer_runs(settings_for: Any, vhost: RabbitVhost) -> None:
+    from shared.cli import declare_topology
+
+    settings = settings_for("volunteers")
+    declared = await declare_topology(settings)
+    assert "reporting" in declared
+    async with bus(settings) as b:
+        data = VenueRegistered(venue_id="v9", city_code="450100", name="场馆", org_type="university")
+        event = new_event("registration.venue.registered.v1", data, source="sciweek/registration")
+        await write_events(b, [event])
+        async with running_relay(b):
+            await eventually(lambda: _none_pending(b))
+    waiting = await drain(vhost.url, f"{settings.namespace}.reporting")  # reporting has never run
+    assert [m.message_id for m in waiting] == [event.id]
 
 
 async def test_two_replicas_publish_each_entry_once(settings_for: Any, vhost: RabbitVhost) -> None:

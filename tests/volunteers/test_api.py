@@ -1,36 +1,41 @@
-"""The walking skeleton's volunteers API against the real database and broker."""
+"""The volunteers API against the real database and broker: dispatch, single operations, idempotency."""
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from services.volunteers.main import create_app
 from services.volunteers.store import ASSIGNMENTS
 from shared.outbox import OUTBOX
-from shared.testing import running_service
+from tests.volunteers.conftest import Auth, Service, commissioner, register, village
 
 ASSIGNMENT = {
     "commissioner_id": "c-001",
     "city_code": "450100",
-    "village_code": "450123-001",
+    "village_code": "v-001",
     "visit_date": "2020-08-24",
-    "household_ids": ["h1", "h2", "h3"],
+    "household_ids": ["v-001-h1", "v-001-h2", "v-001-h3"],
     "planned_activities": ["种植技术咨询"],
 }
-REPORT = {"households_reached": ["h1", "h2"], "consultations": 5, "people_trained": 12, "books_handed_out": 30}
-
-Auth = Callable[..., dict[str, str]]
+REPORT = {
+    "households_reached": ["v-001-h1", "v-001-h2"],
+    "consultations": 5,
+    "people_trained": 12,
+    "books_handed_out": 30,
+}
 
 
 @pytest.fixture
-async def volunteers(settings_for: Callable[..., Any]):  # type: ignore[no-untyped-def]
-    async with running_service(create_app(settings_for("volunteers"))) as (runtime, client):
-        yield runtime, client
+async def seeded(volunteers: Service, auth: Auth) -> Service:
+    _, client = volunteers
+    await register(
+        client, auth, [commissioner("c-001"), commissioner("c-002", max_visits_per_day=1)], [village("v-001")]
+    )
+    await register(client, auth, [commissioner("c-201", city="450200")], [village("v-201", city="450200")])
+    return volunteers
 
 
-async def test_coordinator_creates_and_commissioner_completes(volunteers: Any, auth: Auth) -> None:
-    runtime, client = volunteers
+async def test_coordinator_creates_and_commissioner_completes(seeded: Service, auth: Auth) -> None:
+    runtime, client = seeded
     created = await client.post("/api/v1/assignments", json=ASSIGNMENT, headers=auth("city", city="450100"))
     assert created.status_code == 201, created.text
     body = created.json()
@@ -40,26 +45,38 @@ async def test_coordinator_creates_and_commissioner_completes(volunteers: Any, a
         f"/api/v1/assignments/{body['id']}/report", json=REPORT, headers=auth("volunteer", sub="c-001")
     )
     assert done.status_code == 200, done.text
-    assert done.json()["status"] == "completed"
+    assert done.json()["status"] == "completed" and done.json()["report_version"] == 1
     types = [e["type"] async for e in runtime.db[OUTBOX].find({}, sort=[("created_at", 1)])]
     assert types == ["volunteers.assignment.created.v1", "volunteers.visit.completed.v1"]
 
 
-async def test_report_resent_by_phone_is_a_no_op(volunteers: Any, auth: Auth) -> None:
-    runtime, client = volunteers
+async def test_report_resent_by_phone_is_a_no_op_and_edits_need_the_version(seeded: Service, auth: Auth) -> None:
+    runtime, client = seeded
     created = (await client.post("/api/v1/assignments", json=ASSIGNMENT, headers=auth("admin"))).json()
     url = f"/api/v1/assignments/{created['id']}/report"
-    first = await client.post(url, json=REPORT, headers=auth("volunteer", sub="c-001"))
-    again = await client.post(url, json=REPORT, headers=auth("volunteer", sub="c-001"))
+    me = auth("volunteer", sub="c-001")
+    first = await client.post(url, json=REPORT, headers=me)
+    again = await client.post(url, json=REPORT, headers=me)
     assert first.json() == again.json()
     assert await runtime.db[OUTBOX].count_documents({"type": "volunteers.visit.completed.v1"}) == 1
-    changed = await client.post(url, json={**REPORT, "consultations": 9}, headers=auth("volunteer", sub="c-001"))
-    assert changed.status_code == 409
-    assert changed.json()["code"] == "already_completed"
+    changed = await client.post(url, json={**REPORT, "consultations": 9}, headers=me)
+    assert changed.status_code == 409 and changed.json()["code"] == "already_completed"
+
+    assert (await client.put(url, json={**REPORT, "consultations": 9}, headers=me)).status_code == 428
+    edited = await client.put(url, json={**REPORT, "consultations": 9}, headers={**me, "If-Match": '"1"'})
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["report_version"] == 2 and edited.json()["report"]["consultations"] == 9
+    stale = await client.put(url, json={**REPORT, "consultations": 1}, headers={**me, "If-Match": '"1"'})
+    assert stale.status_code == 412 and stale.json()["code"] == "version_mismatch"
+    versions = [
+        e["envelope"]["data"]["report_version"]
+        async for e in runtime.db[OUTBOX].find({"type": "volunteers.visit.completed.v1"}, sort=[("created_at", 1)])
+    ]
+    assert versions == [1, 2]
 
 
-async def test_idempotency_key_replays_first_response(volunteers: Any, auth: Auth) -> None:
-    runtime, client = volunteers
+async def test_idempotency_key_replays_first_response(seeded: Service, auth: Auth) -> None:
+    runtime, client = seeded
     headers = {**auth("city", city="450100"), "Idempotency-Key": "phone-retry-1"}
     first = await client.post("/api/v1/assignments", json=ASSIGNMENT, headers=headers)
     second = await client.post("/api/v1/assignments", json=ASSIGNMENT, headers=headers)
@@ -70,9 +87,77 @@ async def test_idempotency_key_replays_first_response(volunteers: Any, auth: Aut
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
 
+    me = {**auth("volunteer", sub="c-001"), "Idempotency-Key": "accept-1"}
+    url = f"/api/v1/assignments/{first.json()['id']}/accept"
+    accepted = [await client.post(url, headers=me) for _ in range(2)]
+    assert [r.status_code for r in accepted] == [200, 200] and accepted[0].json() == accepted[1].json()
+    assert await runtime.db[OUTBOX].count_documents({"type": "volunteers.assignment.accepted.v1"}) == 1
 
-async def test_bad_input_is_422_problem_and_writes_nothing(volunteers: Any, auth: Auth) -> None:
-    runtime, client = volunteers
+
+async def test_dispatch_rules_are_409_with_a_code(seeded: Service, auth: Auth) -> None:
+    runtime, client = seeded
+    coordinator = auth("city", city="450100")
+
+    async def code(body: dict[str, Any], headers: dict[str, str] = coordinator) -> tuple[int, str]:
+        response = await client.post("/api/v1/assignments", json={**ASSIGNMENT, **body}, headers=headers)
+        return response.status_code, response.json().get("code", "")
+
+    assert await code({"visit_date": "2020-08-29"}) == (409, "commissioner_unavailable")
+    assert await code({"commissioner_id": "nobody"}) == (409, "unknown_commissioner")
+    assert await code({"commissioner_id": "c-201"}) == (409, "commissioner_other_city")
+    assert await code({"household_ids": ["v-201-h1"]}) == (422, "unknown_household")
+    assert await code({"commissioner_id": "c-002"}) == (201, "")
+    assert await code({"commissioner_id": "c-002"}) == (409, "daily_max_reached")
+    assert await code({"commissioner_id": "c-201"}, auth("admin")) == (201, "")  # admin may cross cities
+    assert await runtime.db[ASSIGNMENTS].count_documents({}) == 2
+
+
+async def test_cancel_frees_the_day_but_not_a_completed_visit(seeded: Service, auth: Auth) -> None:
+    _runtime, client = seeded
+    coordinator = auth("city", city="450100")
+    body = {**ASSIGNMENT, "commissioner_id": "c-002"}
+    first = (await client.post("/api/v1/assignments", json=body, headers=coordinator)).json()
+    url = f"/api/v1/assignments/{first['id']}/cancel"
+    assert (await client.post(url, json={"reason": "下雨"}, headers=coordinator)).status_code == 428
+    cancelled = await client.post(url, json={"reason": "下雨"}, headers={**coordinator, "If-Match": '"1"'})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    second = await client.post("/api/v1/assignments", json=body, headers=coordinator)
+    assert second.status_code == 201  # the day is free again
+    done = await client.post(
+        f"/api/v1/assignments/{second.json()['id']}/report", json=REPORT, headers=auth("volunteer", sub="c-002")
+    )
+    version = done.json()["version"]
+    refused = await client.post(
+        f"/api/v1/assignments/{second.json()['id']}/cancel",
+        json={},
+        headers={**coordinator, "If-Match": f'"{version}"'},
+    )
+    assert refused.status_code == 409 and refused.json()["code"] == "visit_completed"
+
+
+async def test_decline_goes_to_the_queue_and_reassignment_plans_it_again(seeded: Service, auth: Auth) -> None:
+    _runtime, client = seeded
+    coordinator = auth("city", city="450100")
+    created = (await client.post("/api/v1/assignments", json=ASSIGNMENT, headers=coordinator)).json()
+    declined = await client.post(
+        f"/api/v1/assignments/{created['id']}/decline", json={"reason": "生病"}, headers=auth("volunteer", sub="c-001")
+    )
+    assert declined.status_code == 200 and declined.json()["status"] == "declined"
+    queue = (await client.get("/api/v1/assignments?status=declined", headers=coordinator)).json()["items"]
+    assert [a["id"] for a in queue] == [created["id"]] and queue[0]["decline_reason"] == "生病"
+    moved = await client.patch(
+        f"/api/v1/assignments/{created['id']}",
+        json={"commissioner_id": "c-002"},
+        headers={**coordinator, "If-Match": declined.headers["etag"]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["status"] == "planned" and moved.json()["commissioner_id"] == "c-002"
+    old = (await client.get("/api/v1/me/assignments", headers=auth("volunteer", sub="c-001"))).json()
+    assert [t["id"] for t in old["tombstones"]] == [created["id"]] and old["assignments"] == []
+
+
+async def test_bad_input_is_422_problem_and_writes_nothing(seeded: Service, auth: Auth) -> None:
+    runtime, client = seeded
     bad = {**ASSIGNMENT, "visit_date": "not-a-date", "surprise": 1}
     response = await client.post("/api/v1/assignments", json=bad, headers=auth("admin"))
     assert response.status_code == 422
@@ -88,8 +173,8 @@ async def test_bad_input_is_422_problem_and_writes_nothing(volunteers: Any, auth
     assert await runtime.db[OUTBOX].count_documents({}) == 0
 
 
-async def test_tokens_roles_and_city_scope(volunteers: Any, auth: Auth) -> None:
-    _, client = volunteers
+async def test_tokens_and_roles(seeded: Service, auth: Auth) -> None:
+    _, client = seeded
     assert (await client.post("/api/v1/assignments", json=ASSIGNMENT)).status_code == 401
     garbage = {"Authorization": "Bearer not.a.token"}
     assert (await client.post("/api/v1/assignments", json=ASSIGNMENT, headers=garbage)).json()["code"] == (
@@ -100,11 +185,13 @@ async def test_tokens_roles_and_city_scope(volunteers: Any, auth: Auth) -> None:
     other_city = await client.post("/api/v1/assignments", json=ASSIGNMENT, headers=auth("city", city="450200"))
     assert other_city.status_code == 403 and other_city.json()["code"] == "out_of_scope"
 
-    created = (await client.post("/api/v1/assignments", json=ASSIGNMENT, headers=auth("city", city="450100"))).json()
-    url = f"/api/v1/assignments/{created['id']}"
-    assert (await client.get(url, headers=auth("city", city="450200"))).status_code == 403
-    assert (await client.get(url, headers=auth("city", city="450100"))).status_code == 200
-    assert (await client.get(url, headers=auth("volunteer", sub="c-001"))).status_code == 200
-    assert (await client.get(url, headers=auth("volunteer", sub="c-999"))).status_code == 403
-    someone_else = await client.post(f"{url}/report", json=REPORT, headers=auth("volunteer", sub="c-999"))
-    assert someone_else.status_code == 403
+
+async def test_phone_is_masked_except_for_admin_and_the_commissioner(seeded: Service, auth: Auth) -> None:
+    _, client = seeded
+    url = "/api/v1/commissioners/c-001"
+    assert (await client.get(url, headers=auth("admin"))).json()["phone"] == "13812345678"
+    assert (await client.get(url, headers=auth("volunteer", sub="c-001"))).json()["phone"] == "13812345678"
+    assert (await client.get(url, headers=auth("city", city="450100"))).json()["phone"] == "138****5678"
+    assert (await client.get(url, headers=auth("volunteer", sub="c-002"))).status_code == 404
+    households = (await client.get("/api/v1/villages/v-001", headers=auth("admin"))).json()["households"]
+    assert {h["head_name"] for h in households} == {"韦**"}

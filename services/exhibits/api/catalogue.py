@@ -1,0 +1,43 @@
+"""The public cloud exhibition (no account, rate limited)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from starlette.responses import StreamingResponse
+
+from services.exhibits.api.common import Cursor, Limit
+from services.exhibits.service import catalogue
+from services.exhibits.service.catalogue import Filters
+from shared.app import RuntimeDep
+from shared.http import PublicRateLimit
+
+router = APIRouter(tags=["cloud exhibition 云展厅"])
+
+
+@router.get("/catalogue")
+async def search_catalogue(
+    rt: RuntimeDep,
+    _: PublicRateLimit,
+    q: Annotated[str, Query(max_length=50)] = "",
+    city_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    zone: int | None = None,
+    industry: Annotated[str | None, Query(max_length=50)] = None,
+    org_id: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Cursor = None,
+    limit: Limit = 20,
+) -> dict[str, Any]:
+    """云展厅：按城市、展区、行业、单位筛选，中文全文检索 / Browse and search the exhibits on show."""
+    filters = Filters(city_code=city_code, zone=zone, industry=industry, org_id=org_id)
+    return await catalogue.search(rt, q, filters, cursor, limit)
+
+
+@router.get("/catalogue/{exhibit_id}")
+async def exhibit_page(exhibit_id: str, rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
+    """展品页面（计入浏览量）/ One exhibit's page (counts a view)."""
+    return await catalogue.exhibit_page(rt, exhibit_id)
+
+
+@router.get("/catalogue/{exhibit_id}/media/{file_id}", response_class=StreamingResponse)
+async def exhibit_media(exhibit_id: str, file_id: str, rt: RuntimeDep, _: PublicRateLimit) -> StreamingResponse:
+    """展品图片或视频 / A photo or video of an exhibit on show."""
+    return await catalogue.exhibit_media(rt, exhibit_id, file_id)

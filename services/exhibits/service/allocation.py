@@ -1,0 +1,245 @@
+"""Use cases of allocation: the automatic proposal, hand moves, numbered releases, booth QR codes."""
+
+import io
+from dataclasses import asdict
+from typing import Any
+
+import segno
+
+from services.exhibits.domain import allocation
+from services.exhibits.domain.allocation import Candidate, Hall
+from services.exhibits.hall import build_hall, load_booths
+from services.exhibits.store import ALLOCATION, RELEASES, SUBMISSIONS, WORKING
+from shared.app import Reply, Runtime
+from shared.auth import Principal
+from shared.contracts.exhibits import AllocationReleased, BoothAssigned, Placement
+from shared.envelope import new_event
+from shared.http import require_match
+from shared.mongo import Session, utcnow
+from shared.outbox import add_to_outbox
+from shared.problems import Problem
+
+
+def hall(rt: Runtime) -> Hall:
+    return build_hall(rt.programme, load_booths(rt.settings.exhibits_booths_file), rt.settings.exhibits_city_cap)
+
+
+def candidate(doc: dict[str, Any]) -> Candidate:
+    obj = doc["physical_object"]
+    return Candidate(
+        exhibit_id=doc["_id"],
+        zone=doc["zone"],
+        city_code=doc.get("city_code"),
+        industry=doc.get("industry"),
+        footprint_m2=obj["footprint_m2"],
+        power_kw=obj["power_kw"],
+        network=obj["network"],
+        score=doc.get("score") or 0.0,
+    )
+
+
+async def candidates(rt: Runtime, session: Session | None = None) -> dict[str, Candidate]:
+    """Accepted or confirmed exhibits with a physical object, by id."""
+    query = {"status": {"$in": ["accepted", "confirmed"]}, "physical_object": {"$ne": None}}
+    fields = {"zone": 1, "city_code": 1, "industry": 1, "physical_object": 1, "score": 1}
+    return {d["_id"]: candidate(d) async for d in rt.db[SUBMISSIONS].find(query, fields, session=session)}
+
+
+def working_view(doc: dict[str, Any], the_hall: Hall) -> dict[str, Any]:
+    placements = [
+        {"exhibit_id": e, "booth_id": b, "zone": the_hall.booths[b].zone, "area_m2": the_hall.booths[b].size_m2}
+        for e, b in sorted(doc["placements"].items(), key=lambda kv: kv[1])
+    ]
+    used: dict[int, float] = {}
+    for p in placements:
+        used[p["zone"]] = used.get(p["zone"], 0.0) + p["area_m2"]
+    zones = [{"zone": z, "area_m2": a, "used_m2": used.get(z, 0.0)} for z, a in sorted(the_hall.zone_area_m2.items())]
+    return {
+        "version": doc["version"],
+        "placements": placements,
+        "unplaced": doc["unplaced"],
+        "blocks": doc["blocks"],
+        "zones": zones,
+    }
+
+
+async def propose(rt: Runtime, actor: Principal) -> Reply:
+    """Replace the working allocation with a fresh automatic proposal."""
+    the_hall = hall(rt)
+
+    async def txn(session: Session) -> Reply:
+        pool = await candidates(rt, session)
+        proposal = allocation.propose(list(pool.values()), the_hall)
+        current = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
+        doc = {
+            "_id": WORKING,
+            "version": (current["version"] if current else 0) + 1,
+            "placements": proposal.placements,
+            "blocks": proposal.blocks,
+            "unplaced": [asdict(u) for u in proposal.unplaced],
+            "proposed_by": actor.sub,
+            "proposed_at": utcnow(),
+        }
+        await rt.db[ALLOCATION].replace_one({"_id": WORKING}, doc, upsert=True, session=session)
+        return 200, working_view(doc, the_hall)
+
+    return await rt.commit(txn)
+
+
+async def working(rt: Runtime) -> dict[str, Any]:
+    doc = await rt.db[ALLOCATION].find_one({"_id": WORKING})
+    if doc is None:
+        raise Problem(404, "no_proposal", detail="尚无分配方案，请先生成 / no proposal yet: create one first")
+    return working_view(doc, hall(rt))
+
+
+async def booths(rt: Runtime) -> dict[str, Any]:
+    """The booth grid with what the working plan puts on each booth, for editing by hand."""
+    the_hall = hall(rt)
+    doc = await rt.db[ALLOCATION].find_one({"_id": WORKING}, {"placements": 1})
+    holder = {b: e for e, b in (doc or {}).get("placements", {}).items()}
+    items = [
+        {**asdict(b), "exhibit_id": holder.get(b.id)} for b in sorted(the_hall.booths.values(), key=lambda b: b.id)
+    ]
+    return {"items": items}
+
+
+async def move(rt: Runtime, exhibit_id: str, booth_id: str | None, actor: Principal, if_match: str | None) -> Reply:
+    """Move an exhibit to a booth (or off the plan) by hand; refused if the result breaks a hard constraint."""
+    the_hall = hall(rt)
+
+    async def txn(session: Session) -> Reply:
+        doc = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
+        if doc is None:
+            raise Problem(404, "no_proposal", detail="尚无分配方案，请先生成 / no proposal yet: create one first")
+        require_match(if_match, doc["version"])
+        pool = await candidates(rt, session)
+        if exhibit_id not in pool:
+            raise Problem(409, "not_allocatable", detail="展品未录用或无实物 / not an accepted physical exhibit")
+        placements = dict(doc["placements"])
+        holder = next((e for e, b in placements.items() if b == booth_id and e != exhibit_id), None)
+        if holder is not None:
+            raise Problem(409, "booth_taken", detail=f"展位 {booth_id} 已有展品 / booth holds {holder}", holder=holder)
+        placements.pop(exhibit_id, None)
+        if booth_id is not None:
+            placements[exhibit_id] = booth_id
+        problems = allocation.violations(placements, pool, the_hall)
+        if problems:
+            raise _conflict(problems)
+        unplaced = [u for u in doc["unplaced"] if u["exhibit_id"] != exhibit_id]
+        if booth_id is None:
+            unplaced.append(
+                {
+                    "exhibit_id": exhibit_id,
+                    "reason": "moved_off",
+                    "detail": f"由 {actor.sub} 手工移出 / removed by hand",
+                }
+            )
+        change = {"placements": placements, "unplaced": unplaced, "version": doc["version"] + 1}
+        await rt.db[ALLOCATION].update_one(
+            {"_id": WORKING, "version": doc["version"]}, {"$set": change}, session=session
+        )
+        return 200, working_view({**doc, **change}, the_hall)
+
+    return await rt.commit(txn)
+
+
+async def release(rt: Runtime, changelog: str, actor: Principal, if_match: str | None) -> Reply:
+    """Publish the working allocation as the next numbered release, with booth events for what changed."""
+    the_hall = hall(rt)
+
+    async def txn(session: Session) -> Reply:
+        doc = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
+        if doc is None:
+            raise Problem(404, "no_proposal", detail="尚无分配方案，请先生成 / no proposal yet: create one first")
+        require_match(if_match, doc["version"])
+        pool = await candidates(rt, session)
+        placements = {e: b for e, b in doc["placements"].items() if e in pool}
+        dropped = sorted(set(doc["placements"]) - set(placements))
+        problems = allocation.violations(placements, pool, the_hall)
+        if problems:
+            raise _conflict(problems)
+        previous = await rt.db[RELEASES].find_one({}, sort=[("_id", -1)], session=session)
+        number = (previous["_id"] if previous else 0) + 1
+        before: dict[str, str] = previous["placements"] if previous else {}
+        log = _changelog(changelog, before, placements, dropped)
+        record = {"_id": number, "placements": placements, "unplaced": len(pool) - len(placements), "changelog": log}
+        await rt.db[RELEASES].insert_one({**record, "released_by": actor.sub, "released_at": utcnow()}, session=session)
+        await _release_events(rt, session, record, pool, the_hall, before)
+        return 201, {"release": number, "placed": len(placements), "unplaced": record["unplaced"], "changelog": log}
+
+    return await rt.commit(txn)
+
+
+def _changelog(text: str, before: dict[str, str], after: dict[str, str], dropped: list[str]) -> str:
+    added = len(set(after) - set(before))
+    removed = len(set(before) - set(after))
+    moved = sum(1 for e in set(before) & set(after) if before[e] != after[e])
+    summary = f"+{added} −{removed} ↔{moved}"
+    if dropped:
+        summary += f"; 已撤回或不再录用 / no longer accepted: {', '.join(dropped)}"
+    return f"{text.strip()} ({summary})" if text.strip() else summary
+
+
+async def _release_events(
+    rt: Runtime,
+    session: Session,
+    record: dict[str, Any],
+    pool: dict[str, Candidate],
+    the_hall: Hall,
+    before: dict[str, str],
+) -> None:
+    number = record["_id"]
+    placements = [
+        Placement(
+            exhibit_id=e, booth_id=b, zone=pool[e].zone, city_code=pool[e].city_code, area_m2=the_hall.booths[b].size_m2
+        )
+        for e, b in sorted(record["placements"].items())
+    ]
+    for p in placements:
+        if before.get(p.exhibit_id) != p.booth_id:
+            assigned = BoothAssigned(**p.model_dump(), release=number)
+            event = new_event(
+                "exhibits.booth.assigned.v1", assigned, source=rt.settings.source, subject=f"exhibit/{p.exhibit_id}"
+            )
+            await add_to_outbox(rt.db, session, event)
+    released = AllocationReleased(
+        release=number, placements=placements, unplaced=record["unplaced"], changelog=record["changelog"]
+    )
+    event = new_event(
+        "exhibits.allocation.released.v1", released, source=rt.settings.source, subject=f"allocation/{number}"
+    )
+    await add_to_outbox(rt.db, session, event)
+
+
+async def get_release(rt: Runtime, number: int | None) -> dict[str, Any]:
+    """A release by number, or the latest."""
+    query = {} if number is None else {"_id": number}
+    doc = await rt.db[RELEASES].find_one(query, sort=[("_id", -1)])
+    if doc is None:
+        raise Problem(404, "release_not_found", detail="没有该版本 / no such release")
+    placements = [{"exhibit_id": e, "booth_id": b} for e, b in sorted(doc["placements"].items(), key=lambda kv: kv[1])]
+    return {
+        "release": doc["_id"],
+        "placements": placements,
+        "unplaced": doc["unplaced"],
+        "changelog": doc["changelog"],
+        "released_by": doc["released_by"],
+        "released_at": doc["released_at"].isoformat(),
+    }
+
+
+async def booth_qr(rt: Runtime, booth_id: str) -> bytes:
+    """A PNG QR code opening the online page of the exhibit on `booth_id` in the latest release."""
+    latest = await rt.db[RELEASES].find_one({}, sort=[("_id", -1)])
+    exhibit_id = next((e for e, b in (latest or {}).get("placements", {}).items() if b == booth_id), None)
+    if exhibit_id is None:
+        raise Problem(404, "booth_empty", detail="该展位在最新版本中没有展品 / no exhibit on this booth")
+    url = f"{rt.settings.exhibits_public_url.rstrip('/')}/{exhibit_id}"
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="png", scale=6, border=2)
+    return out.getvalue()
+
+
+def _conflict(problems: list[str]) -> Problem:
+    return Problem(409, "allocation_conflict", detail="方案违反约束 / the plan breaks a constraint", problems=problems)

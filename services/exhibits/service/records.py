@@ -1,0 +1,68 @@
+"""What every use case shares: loading a submission within the caller's scope, views, exhibit events."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.exhibits.domain.lifecycle import facts
+from services.exhibits.store import REVIEWERS, SUBMISSIONS
+from shared.app import Runtime
+from shared.auth import Principal
+from shared.envelope import Envelope, new_event
+from shared.mongo import Session
+from shared.problems import Problem
+
+INTERNAL = ("search_terms", "title_terms", "created_by", "_id")
+REVIEW_RESULTS = ("score", "review_count")  # reviewers see scores only after scoring themselves
+
+
+def not_found() -> Problem:
+    return Problem(404, "submission_not_found", detail="申报不存在 / no such submission")
+
+
+def submission_view(doc: dict[str, Any], role: str = "exhibitor") -> dict[str, Any]:
+    """A submission as `role` sees it: never review comments; the review score only for the office."""
+    hidden = INTERNAL if role == "admin" else (*INTERNAL, *REVIEW_RESULTS)
+    view = {k: _plain(v) for k, v in doc.items() if k not in hidden}
+    view["history"] = [{k: _plain(v) for k, v in step.items()} for step in doc.get("history", [])]
+    view["id"] = doc["_id"]
+    return view
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+async def reviewer_zones(rt: Runtime, reviewer_id: str, session: Session | None = None) -> list[int]:
+    doc = await rt.db[REVIEWERS].find_one({"_id": reviewer_id}, session=session)
+    return list(doc["zones"]) if doc else []
+
+
+async def load_in_scope(
+    rt: Runtime, exhibit_id: str, actor: Principal, session: Session | None = None
+) -> dict[str, Any]:
+    """The submission if the caller may see it: its organisation, a reviewer of its zone, or admin; else 404."""
+    doc = await rt.db[SUBMISSIONS].find_one({"_id": exhibit_id}, session=session)
+    if doc is None:
+        raise not_found()
+    if actor.role == "admin":
+        return doc
+    if actor.role == "exhibitor" and actor.org is not None and doc["org_id"] == actor.org:
+        return doc
+    if actor.role == "reviewer" and doc["zone"] in await reviewer_zones(rt, actor.sub, session):
+        return doc
+    raise not_found()
+
+
+def exhibit_event(
+    rt: Runtime, event_type: str, contract: type[BaseModel], doc: dict[str, Any], **extra: Any
+) -> Envelope:
+    """An exhibit event carrying the exhibit's facts as they are in `doc`."""
+    data = contract(**facts(doc), **extra)
+    return new_event(event_type, data, source=rt.settings.source, subject=f"exhibit/{doc['_id']}")
+
+
+# candidate for shared/: shared.idempotency — scope an Idempotency-Key to caller and action.
+def scoped_key(actor: Principal, action: str, key: str | None) -> str | None:
+    return f"{actor.sub}:{action}:{key}" if key else None

@@ -1,0 +1,11 @@
+"""HTTP routes of the registration service, one module per audience."""
+
+from fastapi import APIRouter
+
+from services.registration.api import activities, door, public, venues
+
+router = APIRouter(prefix="/api/v1")
+router.include_router(venues.router)
+router.include_router(public.router)
+router.include_router(door.router)
+router.include_router(activities.router)

@@ -1,0 +1,134 @@
+"""Public routes (no account, rate limited): the open-day listing, booking, a booking by its code."""
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.registration.api.common import Cursor, IdempotencyKey, Limit
+from services.registration.api.venues import OpenDay
+from services.registration.cache import TtlCache
+from services.registration.service import bookings, opendays
+from services.registration.tickets import qr_png
+from shared.app import RuntimeDep
+from shared.contracts.registration import OrgType, PricePolicy
+from shared.http import PublicRateLimit
+from shared.problems import Problem
+
+router = APIRouter(prefix="/public", tags=["public"])
+
+
+class BookingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    session_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(pattern=r"^1[3-9]\d{9}$", description="中国大陆手机号 / mainland mobile number")
+    party_size: int = Field(default=1, ge=1, le=50)
+    waitlist_if_full: bool = False
+
+
+class Booking(BaseModel):
+    id: str
+    code: str
+    status: Literal["confirmed", "waitlisted", "offered", "cancelled", "expired"]
+    session_id: str
+    openday_id: str
+    venue_id: str
+    city_code: str
+    date: dt.date
+    party_size: int
+    name: str
+    phone: str
+    price_policy: str
+    starts_at: dt.datetime
+    offer_expires_at: dt.datetime | None = None
+    checked_in_at: dt.datetime | None = None
+    cancelled_by: str | None = None
+    ticket: str | None = Field(default=None, description="签名二维码内容 / signed QR token (confirmed bookings)")
+
+
+class Listing(BaseModel):
+    items: list[OpenDay]
+    next_cursor: str | None
+
+
+@router.get("/opendays", response_model=Listing)
+async def list_opendays(
+    request: Request,
+    rt: RuntimeDep,
+    _: PublicRateLimit,
+    city_code: str | None = None,
+    date: dt.date | None = None,
+    org_type: OrgType | None = None,
+    price_policy: PricePolicy | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 20,
+) -> Response:
+    """开放日列表（含剩余名额，至多 1 秒前）/ Published open days by city, date, type and price, with remaining seats.
+
+    A page is serialised once and its bytes reused for a second: a spike of readers costs one query per page.
+    """
+    filters = {
+        "city_code": city_code,
+        "date": date.isoformat() if date else None,
+        "org_type": org_type,
+        "price_policy": price_policy,
+    }
+    cache = _cache(request, "listing_cache", rt.settings.registration_listing_cache_s)
+    key = (*filters.values(), cursor, limit)
+    page: bytes | None = cache.get(key)
+    if page is None:
+        listing = Listing.model_validate(await opendays.public_listing(rt, filters, cursor, limit))
+        page = listing.model_dump_json().encode()
+        cache.put(key, page)
+    return Response(page, media_type="application/json")
+
+
+def _cache(request: Request, name: str, ttl_s: float) -> TtlCache[Any]:
+    """A cache kept on the app (one per replica), made on first use."""
+    cache: TtlCache[Any] | None = getattr(request.app.state, name, None)
+    if cache is None:
+        cache = TtlCache(ttl_s)
+        setattr(request.app.state, name, cache)
+    return cache
+
+
+@router.post("/bookings", status_code=201, response_model=Booking)
+async def book(
+    body: BookingIn, request: Request, rt: RuntimeDep, _: PublicRateLimit, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    """预约场次；约满时返回 409 session_full，或按 waitlist_if_full 加入候补 / Book seats (or join the waiting list)."""
+    sessions = _cache(request, "session_cache", rt.settings.registration_listing_cache_s)
+    status, view = await bookings.book(rt, body.model_dump(), idempotency_key, sessions)
+    return JSONResponse(view, status_code=status)
+
+
+@router.get("/bookings/{code}", response_model=Booking)
+async def get_booking(code: str, rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
+    """凭预约码查看 / A booking by its code (with its signed ticket once confirmed)."""
+    return bookings.booking_view(rt, await bookings.find_by_code(rt, code))
+
+
+@router.get("/bookings/{code}/qr.png", responses={200: {"content": {"image/png": {}}}})
+async def booking_qr(code: str, rt: RuntimeDep, _: PublicRateLimit) -> Response:
+    """入场二维码 / The ticket as a QR image (confirmed bookings)."""
+    view = bookings.booking_view(rt, await bookings.find_by_code(rt, code))
+    if view["ticket"] is None:
+        raise Problem(409, "not_confirmed", detail="预约未确认，无入场码 / no ticket until the booking is confirmed")
+    return Response(qr_png(view["ticket"]), media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@router.post("/bookings/{code}/cancel", response_model=Booking)
+async def cancel_booking(code: str, rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
+    """凭预约码取消（重复取消无副作用）/ Cancel with your booking code; seats pass to the waiting list."""
+    doc = await bookings.find_by_code(rt, code)
+    return bookings.booking_view(rt, await bookings.cancel_booking(rt, doc["_id"], "booker"))
+
+
+@router.post("/bookings/{code}/accept", response_model=Booking)
+async def accept_offer(code: str, rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
+    """接受候补名额 / Accept a waiting-list offer before it expires."""
+    doc = await bookings.find_by_code(rt, code)
+    return bookings.booking_view(rt, await bookings.accept_offer(rt, doc["_id"]))

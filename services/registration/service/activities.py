@@ -1,0 +1,129 @@
+"""The cities' activity calendar: themed activities scheduled, then held or cancelled (once)."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+from services.registration import domain
+from services.registration.service.common import not_found, record_event
+from services.registration.store import ACTIVITIES
+from shared.app import Reply, Runtime
+from shared.auth import Principal
+from shared.contracts.registration import ActivityCancelled, ActivityHeld, ActivityScheduled
+from shared.http import decode_cursor, encode_cursor, require_match
+from shared.mongo import Session, utcnow
+from shared.problems import Problem
+
+FIELDS = ("city_code", "activity_type", "title", "date", "place", "expected_participants", "status")
+OUTCOME = ("participants", "reason", "photos", "version")
+
+
+def activity_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The API shape of an activity."""
+    return {"id": doc["_id"], **{k: doc.get(k) for k in FIELDS + OUTCOME}}
+
+
+def city_scope(actor: Principal) -> dict[str, Any]:
+    """A coordinator sees their city's activities, the provincial office all."""
+    return {} if actor.role == "admin" else {"city_code": actor.city}
+
+
+async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any], key: str | None) -> Reply:
+    """Schedule a themed activity of the caller's city, once per Idempotency-Key."""
+    if not actor.may_act_for_city(fields["city_code"]) or rt.programme.city(fields["city_code"]) is None:
+        raise Problem(403, "out_of_scope", detail="只能登记本市的活动 / only your own city's activities")
+    day: date = fields["date"]
+    if not rt.programme.start <= day <= rt.programme.end:
+        raise Problem(422, "outside_programme", detail="活动须在活动周内 / the date must lie in the programme")
+    doc = {
+        "_id": str(uuid.uuid4()),
+        **fields,
+        "date": day.isoformat(),
+        "status": "scheduled",
+        "photos": [],
+        "version": 1,
+        "created_by": actor.sub,
+        "created_at": utcnow(),
+    }
+    data = ActivityScheduled(
+        activity_id=doc["_id"],
+        city_code=fields["city_code"],
+        activity_type=fields["activity_type"],
+        title=fields["title"],
+        date=day,
+        expected_participants=fields["expected_participants"],
+    )
+
+    async def txn(session: Session) -> Reply:
+        await rt.db[ACTIVITIES].insert_one(doc, session=session)
+        await record_event(rt, session, "registration.activity.scheduled.v1", data, f"activity/{doc['_id']}")
+        return 201, activity_view(doc)
+
+    scoped_key = f"{actor.sub}:schedule_activity:{key}" if key else None
+    return await rt.commit_once(scoped_key, {**fields, "date": day.isoformat()}, txn)
+
+
+async def get_activity(rt: Runtime, actor: Principal, activity_id: str) -> dict[str, Any]:
+    """An activity within the caller's scope; 404 outside it."""
+    doc = await rt.db[ACTIVITIES].find_one({"_id": activity_id, **city_scope(actor)})
+    if doc is None:
+        raise not_found("activity")
+    return doc
+
+
+async def record_outcome(
+    rt: Runtime, actor: Principal, activity_id: str, outcome: dict[str, Any], if_match: str | None
+) -> dict[str, Any]:
+    """Held (with participants) or cancelled (with a reason): recorded once, with its one event."""
+    doc = await get_activity(rt, actor, activity_id)
+    require_match(if_match, doc["version"])
+    domain.check_outcome(doc["status"], outcome["status"], outcome.get("participants"))
+    changes = {
+        "status": outcome["status"],
+        "participants": outcome.get("participants"),
+        "reason": outcome.get("reason", ""),
+    }
+
+    async def txn(session: Session) -> dict[str, Any]:
+        done = await rt.db[ACTIVITIES].update_one(
+            {"_id": activity_id, "version": doc["version"], "status": "scheduled"},
+            {"$set": {**changes, "outcome_at": utcnow()}, "$inc": {"version": 1}},
+            session=session,
+        )
+        if done.modified_count != 1:
+            require_match(if_match, doc["version"] + 1)
+        await record_event(
+            rt,
+            session,
+            f"registration.activity.{outcome['status']}.v1",
+            _outcome_data(doc, changes),
+            f"activity/{activity_id}",
+        )
+        return {**doc, **changes, "version": doc["version"] + 1}
+
+    return await rt.commit(txn)
+
+
+def _outcome_data(doc: dict[str, Any], changes: dict[str, Any]) -> ActivityHeld | ActivityCancelled:
+    common = {"activity_id": doc["_id"], "city_code": doc["city_code"], "activity_type": doc["activity_type"]}
+    if changes["status"] == "held":
+        return ActivityHeld(**common, date=date.fromisoformat(doc["date"]), participants=changes["participants"])
+    return ActivityCancelled(**common, reason=changes["reason"] or "")
+
+
+async def add_photo(rt: Runtime, activity_id: str, photo_id: str) -> None:
+    """Attach a stored photo to an activity (idempotent)."""
+    await rt.db[ACTIVITIES].update_one({"_id": activity_id}, {"$addToSet": {"photos": photo_id}})
+
+
+async def list_activities(
+    rt: Runtime, actor: Principal, filters: dict[str, Any], cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """The caller's activities, paged by id."""
+    query: dict[str, Any] = {**city_scope(actor), **{k: v for k, v in filters.items() if v is not None}}
+    if cursor:
+        query["_id"] = {"$gt": str(decode_cursor(cursor).get("after", ""))}
+    docs = await rt.db[ACTIVITIES].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
+    items = [activity_view(d) for d in docs[:limit]]
+    more = len(docs) > limit
+    return {"items": items, "next_cursor": encode_cursor({"after": items[-1]["id"]}) if more else None}

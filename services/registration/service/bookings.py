@@ -1,0 +1,333 @@
+"""Public bookings: seats taken atomically, per-phone daily caps, cancellation, the waiting list and its offers."""
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from services.registration import domain, store
+from services.registration.cache import TtlCache
+from services.registration.service.common import not_found, operated_by, record_event
+from services.registration.store import BOOKINGS, OPENDAYS, PHONE_DAYS, SEATS, VENUES
+from services.registration.tickets import sign_ticket
+from shared.app import Reply, Runtime
+from shared.auth import Principal
+from shared.contracts.registration import BookingCancelled, BookingConfirmed, BookingPromoted, BookingWaitlisted
+from shared.http import decode_cursor, encode_cursor
+from shared.idempotency import IDEMPOTENCY, request_fingerprint
+from shared.mongo import Session, utcnow
+from shared.problems import Problem
+
+PROMOTION_LOOKAHEAD = 50
+
+
+def booking_view(rt: Runtime, doc: dict[str, Any]) -> dict[str, Any]:
+    """The API shape of a booking: the phone masked, the signed ticket once confirmed."""
+    keep = ("code", "status", "session_id", "openday_id", "venue_id", "city_code", "date", "party_size", "name")
+    more = ("price_policy", "starts_at", "offer_expires_at", "checked_in_at", "cancelled_by", "created_at")
+    view = {"id": doc["_id"], **{k: _json_safe(doc.get(k)) for k in keep + more}, "phone": _masked(doc["phone"])}
+    secret = rt.settings.registration_qr_secret.get_secret_value()
+    view["ticket"] = sign_ticket(secret, doc) if doc["status"] == "confirmed" else None
+    return view
+
+
+def _json_safe(value: Any) -> Any:
+    """Datetimes as ISO text: views are also stored as Idempotency-Key replies and sent as JSON."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def _masked(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:]
+
+
+async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: TtlCache[Any]) -> Reply:
+    """Take seats with one conditional write, then commit the booking and its event (or join the waiting list)."""
+    scoped_key = f"public:book:{key}" if key else None
+    if scoped_key is not None and (replay := await _replay(rt, scoped_key, fields)) is not None:
+        return replay  # answered before taking any seat
+    seat, openday = await _bookable_session(rt, fields["session_id"], sessions)
+    domain.check_bookable(openday, fields["party_size"], utcnow())
+    booking_id = str(uuid.uuid4())
+    taken = await store.take_seats(rt.db, seat["_id"], fields["party_size"], booking_id)
+    if not taken and not fields["waitlist_if_full"]:
+        raise Problem(
+            409,
+            "session_full",
+            detail="该场次已约满，可加入候补名单 / session full: you may join the waiting list",
+            waitlist_available=True,
+        )
+    doc = _new_booking(booking_id, fields, seat, openday, "confirmed" if taken else "waitlisted")
+    try:
+        status, body = await rt.commit_once(scoped_key, fields, lambda s: _insert_booking(rt, s, doc))
+    except BaseException as exc:
+        if taken:  # nothing was committed: the seats go back
+            await store.give_back_seats(rt.db, seat["_id"], booking_id)
+        refusal = _cap_reached(rt, exc) if isinstance(exc, DuplicateKeyError) else None
+        if refusal is not None:
+            raise refusal from None
+        raise
+    if taken and body.get("id") != booking_id:  # a concurrent replay of the same key committed first
+        await store.give_back_seats(rt.db, seat["_id"], booking_id)
+    elif taken:
+        await store.settle_hold(rt.db, seat["_id"], booking_id)
+    return status, body
+
+
+async def _replay(rt: Runtime, scoped_key: str, fields: dict[str, Any]) -> Reply | None:
+    prior = await rt.db[IDEMPOTENCY].find_one({"_id": scoped_key})
+    if prior is None:
+        return None
+    if prior["fingerprint"] != request_fingerprint(fields):
+        raise Problem(422, "idempotency_key_reused", detail="幂等键已用于不同的请求 / Idempotency-Key reused")
+    return int(prior["status"]), dict(prior["body"])
+
+
+async def _bookable_session(
+    rt: Runtime, session_id: str, sessions: TtlCache[Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The session's seat counter and its open day; a spike reads them once a second, not once a request.
+
+    Only the open day's rules are cached (window, group size); seats are always taken from the database.
+    """
+    cached = sessions.get(session_id)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    seat = await rt.db[SEATS].find_one({"_id": session_id}, {"openday_id": 1})
+    openday = await rt.db[OPENDAYS].find_one({"_id": seat["openday_id"]}) if seat else None
+    if seat is None or openday is None or openday["status"] != "published":
+        raise Problem(404, "session_not_found", detail="场次不存在 / no such session")
+    sessions.put(session_id, (seat, openday))
+    return seat, openday
+
+
+def _new_booking(
+    booking_id: str, fields: dict[str, Any], seat: dict[str, Any], openday: dict[str, Any], status: str
+) -> dict[str, Any]:
+    slot = next(s for s in openday["sessions"] if s["session_id"] == seat["_id"])
+    now = utcnow()
+    return {
+        "_id": booking_id,
+        "code": domain.booking_code(),
+        "status": status,
+        "session_id": seat["_id"],
+        "openday_id": openday["_id"],
+        "venue_id": openday["venue_id"],
+        "city_code": openday["city_code"],
+        "date": openday["date"],
+        "price_policy": openday["price_policy"],
+        "starts_at": slot["starts_at"],
+        "party_size": fields["party_size"],
+        "name": fields["name"],
+        "phone": fields["phone"],
+        "queued_at": now if status == "waitlisted" else None,
+        "offer_expires_at": None,
+        "checked_in_at": None,
+        "created_at": now,
+    }
+
+
+async def _insert_booking(rt: Runtime, session: Session, doc: dict[str, Any]) -> Reply:
+    await _hold_phone_day(rt, session, doc["phone"], doc["date"])
+    await rt.db[BOOKINGS].insert_one(doc, session=session)
+    subject = f"booking/{doc['_id']}"
+    if doc["status"] == "confirmed":
+        await record_event(rt, session, "registration.booking.confirmed.v1", _confirmed(doc), subject)
+    else:
+        data = BookingWaitlisted(booking_id=doc["_id"], **_facts(doc))
+        await record_event(rt, session, "registration.booking.waitlisted.v1", data, subject)
+    return 201, booking_view(rt, doc)
+
+
+async def _hold_phone_day(rt: Runtime, session: Session, phone: str, day: str) -> None:
+    """Count one more live booking for this phone on this day: one upsert that fails at the cap (anti-hoarding)."""
+    cap = rt.settings.registration_bookings_per_phone_day
+    await rt.db[PHONE_DAYS].update_one(
+        {"_id": f"{phone}:{day}", "count": {"$lt": cap}}, {"$inc": {"count": 1}}, upsert=True, session=session
+    )
+
+
+def _cap_reached(rt: Runtime, exc: DuplicateKeyError) -> Problem | None:
+    """The upsert of a phone-day at its cap collides with the existing document: that is the refusal."""
+    if PHONE_DAYS not in str(exc):
+        return None
+    cap = rt.settings.registration_bookings_per_phone_day
+    return Problem(
+        409, "daily_cap_reached", detail=f"同一手机号每天最多预约 {cap} 次 / at most {cap} bookings per phone per day"
+    )
+
+
+def _facts(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "session_id": doc["session_id"],
+        "venue_id": doc["venue_id"],
+        "city_code": doc["city_code"],
+        "date": date.fromisoformat(doc["date"]),
+        "party_size": doc["party_size"],
+    }
+
+
+def _confirmed(doc: dict[str, Any]) -> BookingConfirmed:
+    return BookingConfirmed(
+        booking_id=doc["_id"], openday_id=doc["openday_id"], price_policy=doc["price_policy"], **_facts(doc)
+    )
+
+
+async def find_by_code(rt: Runtime, code: str) -> dict[str, Any]:
+    """A booking by the code its booker holds (case-insensitive); 404 otherwise."""
+    doc = await rt.db[BOOKINGS].find_one({"code": code.upper()})
+    if doc is None:
+        raise not_found("booking")
+    return doc
+
+
+async def operated_booking(rt: Runtime, actor: Principal, booking_id: str) -> dict[str, Any]:
+    """A booking at a venue the caller operates; 404 for any other."""
+    doc = await rt.db[BOOKINGS].find_one({"_id": booking_id})
+    if doc is None or await rt.db[VENUES].count_documents({"_id": doc["venue_id"], **operated_by(actor)}) == 0:
+        raise not_found("booking")
+    return doc
+
+
+async def list_bookings(
+    rt: Runtime, openday_id: str, status: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """An open day's bookings, paged in a stable order (the caller checks the scope)."""
+    query: dict[str, Any] = {"openday_id": openday_id}
+    if status:
+        query["status"] = status
+    if cursor:
+        state = decode_cursor(cursor)
+        query["_id"] = {"$gt": str(state.get("after", ""))}
+    docs = await rt.db[BOOKINGS].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
+    items = [booking_view(rt, d) for d in docs[:limit]]
+    more = len(docs) > limit
+    return {"items": items, "next_cursor": encode_cursor({"after": items[-1]["id"]}) if more else None}
+
+
+async def cancel_booking(rt: Runtime, booking_id: str, by: str) -> dict[str, Any]:
+    """Cancel a live booking; its seats pass to the waiting list in order. Cancelling twice is a no-op."""
+
+    async def txn(session: Session) -> dict[str, Any]:
+        doc = await rt.db[BOOKINGS].find_one({"_id": booking_id}, session=session)
+        assert doc is not None
+        if doc["status"] == "cancelled":
+            return doc
+        domain.check_cancellable(doc)
+        await _end_booking(rt, session, doc, "cancelled", {"cancelled_by": by})
+        if doc["status"] == "confirmed":  # only confirmed seats were ever counted as booked
+            data = BookingCancelled(
+                booking_id=doc["_id"],
+                openday_id=doc["openday_id"],
+                cancelled_by=by,
+                **_facts(doc),
+            )
+            await record_event(rt, session, "registration.booking.cancelled.v1", data, f"booking/{booking_id}")
+        return {**doc, "status": "cancelled", "cancelled_by": by}
+
+    return await rt.commit(txn)
+
+
+async def _end_booking(rt: Runtime, session: Session, doc: dict[str, Any], status: str, extra: dict[str, Any]) -> None:
+    """Move a live booking to an end state, release its phone-day slot and pass on the seats it held."""
+    ended = await rt.db[BOOKINGS].update_one(
+        {"_id": doc["_id"], "status": doc["status"]}, {"$set": {"status": status, **extra}}, session=session
+    )
+    if ended.modified_count != 1:
+        raise Problem(409, "booking_changed", detail="预约状态已变化，请重试 / booking changed meanwhile, retry")
+    await rt.db[PHONE_DAYS].update_one(
+        {"_id": f"{doc['phone']}:{doc['date']}"}, {"$inc": {"count": -1}}, session=session
+    )
+    if doc["status"] in ("confirmed", "offered"):
+        await pass_on_seats(rt, session, doc["session_id"], doc["party_size"])
+
+
+async def pass_on_seats(rt: Runtime, session: Session, session_id: str, freed: int) -> None:
+    """Offer freed (and any remaining) seats to waiting parties in order; the rest return to the public."""
+    seat = await rt.db[SEATS].find_one({"_id": session_id}, session=session)
+    assert seat is not None
+    waiting = await (
+        rt.db[BOOKINGS]
+        .find(
+            {"session_id": session_id, "status": "waitlisted"},
+            sort=[("queued_at", 1)],
+            limit=PROMOTION_LOOKAHEAD,
+            session=session,
+        )
+        .to_list()
+    )
+    now = utcnow()
+    expires = (
+        domain.offer_expiry(now, rt.settings.registration_offer_ttl_s, waiting[0]["starts_at"]) if waiting else None
+    )
+    promotion = domain.promote_in_order(waiting if expires else [], seat["remaining"] + freed)
+    for party in promotion.offered:
+        await rt.db[BOOKINGS].update_one(
+            {"_id": party["_id"], "status": "waitlisted"},
+            {"$set": {"status": "offered", "offer_expires_at": expires, "offered_at": now}},
+            session=session,
+        )
+        assert expires is not None
+        data = BookingPromoted(booking_id=party["_id"], offer_expires_at=expires, **_facts(party))
+        await record_event(rt, session, "registration.booking.promoted.v1", data, f"booking/{party['_id']}")
+    await store.move_seats(rt.db, session, session_id, promotion.left - seat["remaining"])
+
+
+async def accept_offer(rt: Runtime, booking_id: str) -> dict[str, Any]:
+    """The promoted party takes its offer: the booking is confirmed."""
+
+    async def txn(session: Session) -> dict[str, Any]:
+        doc = await rt.db[BOOKINGS].find_one({"_id": booking_id}, session=session)
+        assert doc is not None
+        if doc["status"] == "confirmed":
+            return doc  # a retried accept
+        now = utcnow()
+        domain.check_acceptable(doc, now)
+        await rt.db[BOOKINGS].update_one(
+            {"_id": booking_id, "status": "offered"},
+            {"$set": {"status": "confirmed", "accepted_at": now}},
+            session=session,
+        )
+        confirmed = {**doc, "status": "confirmed"}
+        await record_event(
+            rt, session, "registration.booking.confirmed.v1", _confirmed(confirmed), f"booking/{booking_id}"
+        )
+        return confirmed
+
+    return await rt.commit(txn)
+
+
+async def expire_offers(rt: Runtime) -> int:
+    """Periodic job: offers past their time expire and their seats pass to the next in line.
+
+    Safe on every replica at once: each expiry is a conditional status change in its own transaction.
+    """
+    now = utcnow()
+    due = await rt.db[BOOKINGS].find({"status": "offered", "offer_expires_at": {"$lte": now}}, limit=100).to_list()
+    expired = 0
+    for doc in due:
+
+        async def txn(session: Session, doc: dict[str, Any] = doc) -> bool:
+            current = await rt.db[BOOKINGS].find_one({"_id": doc["_id"], "status": "offered"}, session=session)
+            if current is None:  # accepted, cancelled or expired by another replica meanwhile
+                return False
+            await _end_booking(rt, session, current, "expired", {"expired_at": now})
+            return True
+
+        expired += await rt.commit(txn)
+    return expired
+
+
+async def reclaim_holds(rt: Runtime) -> int:
+    """Periodic job: seats held by a booking that never committed (its process died) go back; safe on every replica.
+
+    A hold older than the timeout whose booking exists was committed and only lost its settle step.
+    """
+    older_than = utcnow() - timedelta(seconds=rt.settings.registration_hold_timeout_s)
+    returned = 0
+    for session_id, hold_id in await store.stale_holds(rt.db, older_than):
+        if await rt.db[BOOKINGS].count_documents({"_id": hold_id}):
+            await store.settle_hold(rt.db, session_id, hold_id)
+        else:
+            returned += await store.give_back_seats(rt.db, session_id, hold_id)
+    return returned

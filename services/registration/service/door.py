@@ -1,0 +1,155 @@
+"""Door check-in: online scans, offline scans uploaded later (idempotently), exits and people inside."""
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.registration import domain
+from services.registration.service.common import not_found, operated_by, record_event
+from services.registration.store import BOOKINGS, PRESENCE, SCANS, VENUES
+from services.registration.tickets import read_ticket
+from shared.app import Runtime
+from shared.auth import Principal
+from shared.contracts.registration import VisitorCheckedIn
+from shared.mongo import Session, utcnow
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+async def operated_venue(rt: Runtime, actor: Principal, venue_id: str) -> dict[str, Any]:
+    """A venue the caller operates; 404 for any other."""
+    venue = await rt.db[VENUES].find_one({"_id": venue_id, **operated_by(actor)})
+    if venue is None:
+        raise not_found("venue")
+    return venue
+
+
+def _result(scan_id: str | None, admission: domain.Admission, booking: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "scan_id": scan_id,
+        "result": admission.outcome,
+        "detail": admission.detail,
+        "booking_id": booking["_id"] if booking else None,
+        "party_size": booking["party_size"] if booking else None,
+        "name": booking["name"] if booking else None,
+        # a refused ticket that the door let in while offline must be followed up, not swallowed
+        "alert": admission.outcome
+        in ("booking_cancelled", "not_confirmed", "invalid_token", "wrong_day", "wrong_venue"),
+    }
+
+
+async def scan_ticket(
+    rt: Runtime, venue: dict[str, Any], token: str, scanned_at: datetime, scan_id: str | None, offline: bool
+) -> dict[str, Any]:
+    """One scan at the door: checked in, or the reason it is refused. With a scan_id, replays give the first answer."""
+    tz = ZoneInfo(rt.programme.timezone)
+    claims = read_ticket(rt.settings.registration_qr_secret.get_secret_value(), token)
+
+    async def txn(session: Session) -> dict[str, Any]:
+        if scan_id is not None:
+            prior = await rt.db[SCANS].find_one({"_id": f"{venue['_id']}:{scan_id}"}, session=session)
+            if prior is not None:
+                return dict(prior["result"])
+        result = await _admit(rt, session, venue, claims, scanned_at, tz, offline, scan_id)
+        if scan_id is not None:
+            await rt.db[SCANS].insert_one(
+                {"_id": f"{venue['_id']}:{scan_id}", "venue_id": venue["_id"], "result": result, "at": utcnow()},
+                session=session,
+            )
+        return result
+
+    return await rt.commit(txn)
+
+
+async def _admit(
+    rt: Runtime,
+    session: Session,
+    venue: dict[str, Any],
+    claims: dict[str, Any] | None,
+    scanned_at: datetime,
+    tz: ZoneInfo,
+    offline: bool,
+    scan_id: str | None,
+) -> dict[str, Any]:
+    if claims is None:
+        return _result(
+            scan_id, domain.Admission("invalid_token", "二维码无效或被篡改 / forged or altered ticket"), None
+        )
+    refused = domain.check_ticket(claims, venue["_id"], scanned_at.astimezone(tz).date())
+    booking = await rt.db[BOOKINGS].find_one({"_id": claims["b"]}, session=session) if refused is None else None
+    if refused is not None or booking is None:
+        return _result(scan_id, refused or domain.Admission("booking_cancelled", "预约不存在 / no such booking"), None)
+    admission = domain.admit(booking, tz)
+    if admission.outcome == "checked_in":
+        await _check_in(rt, session, venue, booking, scanned_at, offline)
+    return _result(scan_id, admission, booking)
+
+
+async def _check_in(
+    rt: Runtime, session: Session, venue: dict[str, Any], booking: dict[str, Any], at: datetime, offline: bool
+) -> None:
+    entered = await rt.db[BOOKINGS].update_one(
+        {"_id": booking["_id"], "status": "confirmed", "checked_in_at": None},
+        {"$set": {"checked_in_at": at, "checked_in_offline": offline, "inside": bool(venue.get("tracks_exit"))}},
+        session=session,
+    )
+    if entered.modified_count != 1:  # the transaction's snapshot said "not yet": never report a check-in twice
+        raise RuntimeError(f"booking {booking['_id']} changed during its check-in")
+    data = VisitorCheckedIn(
+        booking_id=booking["_id"],
+        venue_id=booking["venue_id"],
+        city_code=booking["city_code"],
+        date=date.fromisoformat(booking["date"]),
+        party_size=booking["party_size"],
+        checked_in_at=at,
+        offline=offline,
+    )
+    await record_event(rt, session, "registration.visitor.checked_in.v1", data, f"booking/{booking['_id']}")
+    if venue.get("tracks_exit"):
+        await _count_inside(rt, session, venue["_id"], booking["date"], booking["party_size"])
+
+
+async def _count_inside(rt: Runtime, session: Session, venue_id: str, day: str, people: int) -> None:
+    await rt.db[PRESENCE].update_one(
+        {"_id": f"{venue_id}:{day}"},
+        {"$inc": {"inside": people, "entered": max(people, 0)}, "$setOnInsert": {"venue_id": venue_id, "date": day}},
+        upsert=True,
+        session=session,
+    )
+
+
+def scan_time(claimed: datetime | None) -> datetime:
+    """When a scan happened: the device's time for offline scans (never in the future), else now."""
+    now = utcnow()
+    if claimed is None:
+        return now
+    return min(claimed, now) if claimed <= now + CLOCK_SKEW else now
+
+
+async def record_exit(rt: Runtime, venue: dict[str, Any], token: str) -> dict[str, Any]:
+    """A party leaves a venue that tracks exits; returns how many people are inside now."""
+    claims = read_ticket(rt.settings.registration_qr_secret.get_secret_value(), token)
+    if claims is None or claims["v"] != venue["_id"]:
+        return {"result": "invalid_token", "inside": None}
+
+    async def txn(session: Session) -> dict[str, Any]:
+        left = await rt.db[BOOKINGS].update_one(
+            {"_id": claims["b"], "inside": True}, {"$set": {"inside": False, "left_at": utcnow()}}, session=session
+        )
+        if left.modified_count == 1:
+            await _count_inside(rt, session, venue["_id"], claims["d"], -claims["n"])
+        presence = await rt.db[PRESENCE].find_one({"_id": f"{venue['_id']}:{claims['d']}"}, session=session)
+        return {"result": "left" if left.modified_count else "not_inside", "inside": (presence or {}).get("inside", 0)}
+
+    return await rt.commit(txn)
+
+
+async def presence(rt: Runtime, venue_id: str, day: date) -> dict[str, Any]:
+    """People inside a venue and entered so far on a day."""
+    doc = await rt.db[PRESENCE].find_one({"_id": f"{venue_id}:{day.isoformat()}"}) or {}
+    return {
+        "venue_id": venue_id,
+        "date": day.isoformat(),
+        "inside": doc.get("inside", 0),
+        "entered": doc.get("entered", 0),
+    }

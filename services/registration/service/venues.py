@@ -1,0 +1,124 @@
+"""Venues: registration by operators, review by the city (or the provincial office)."""
+
+import uuid
+from typing import Any
+
+from services.registration import domain
+from services.registration.service.common import not_found, operated_by, record_event, venue_scope
+from services.registration.store import VENUES
+from shared.app import Reply, Runtime
+from shared.auth import Principal
+from shared.contracts.registration import VenueApproved, VenueRegistered, VenueRejected
+from shared.http import decode_cursor, encode_cursor, require_match
+from shared.mongo import Session, utcnow
+from shared.problems import Problem
+
+VENUE_FIELDS = ("name", "org_type", "city_code", "address", "location", "contact", "tracks_exit", "status", "owner")
+
+
+def venue_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """The API shape of a venue."""
+    return {
+        "id": doc["_id"],
+        **{k: doc.get(k) for k in VENUE_FIELDS},
+        "reason": doc.get("reason"),
+        "version": doc.get("version", 1),
+    }
+
+
+async def edit_venue(
+    rt: Runtime, actor: Principal, venue_id: str, changes: dict[str, Any], if_match: str | None
+) -> dict[str, Any]:
+    """The operator corrects its venue's details (If-Match); type and city stay, as the city approved them."""
+    venue = await rt.db[VENUES].find_one({"_id": venue_id, **operated_by(actor)})
+    if venue is None:
+        raise not_found("venue")
+    version = venue.get("version", 1)
+    require_match(if_match, version)
+    done = await rt.db[VENUES].update_one(
+        {"_id": venue_id, "$or": [{"version": version}, {"version": {"$exists": False}}]},
+        {"$set": {**changes, "version": version + 1}},
+    )
+    if done.modified_count != 1:
+        require_match(if_match, version + 1)  # edited by someone else in between: 412
+    return {**venue, **changes, "version": version + 1}
+
+
+async def register_venue(rt: Runtime, actor: Principal, fields: dict[str, Any], key: str | None) -> Reply:
+    """Register a pending venue owned by the caller, once per Idempotency-Key."""
+    if rt.programme.city(fields["city_code"]) is None:
+        raise Problem(422, "unknown_city", detail=f"未知的城市代码 / unknown city code {fields['city_code']}")
+    doc = {"_id": str(uuid.uuid4()), **fields, "status": "pending", "owner": actor.sub, "created_at": utcnow()}
+    data = VenueRegistered(
+        venue_id=doc["_id"], city_code=fields["city_code"], name=fields["name"], org_type=fields["org_type"]
+    )
+
+    async def txn(session: Session) -> Reply:
+        await rt.db[VENUES].insert_one(doc, session=session)
+        await record_event(rt, session, "registration.venue.registered.v1", data, f"venue/{doc['_id']}")
+        return 201, venue_view(doc)
+
+    scoped_key = f"{actor.sub}:register_venue:{key}" if key else None
+    return await rt.commit_once(scoped_key, fields, txn)
+
+
+async def get_venue(rt: Runtime, actor: Principal, venue_id: str) -> dict[str, Any]:
+    """A venue within the caller's scope; 404 outside it (existence is not revealed)."""
+    doc = await rt.db[VENUES].find_one({"_id": venue_id, **venue_scope(actor)})
+    if doc is None:
+        raise not_found("venue")
+    return doc
+
+
+async def list_venues(
+    rt: Runtime, actor: Principal, status: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """Venues within the caller's scope, paged by id."""
+    query: dict[str, Any] = {**venue_scope(actor)}
+    if status:
+        query["status"] = status
+    if cursor:
+        query["_id"] = {"$gt": str(decode_cursor(cursor).get("after", ""))}
+    docs = await rt.db[VENUES].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
+    more = len(docs) > limit
+    items = [venue_view(d) for d in docs[:limit]]
+    return {"items": items, "next_cursor": encode_cursor({"after": items[-1]["id"]}) if more else None}
+
+
+async def review_venue(
+    rt: Runtime, actor: Principal, venue_id: str, approve: bool, reason: str, key: str | None
+) -> Reply:
+    """Approve or reject a pending venue of the caller's city (404 for venues of other cities)."""
+    venue = await get_venue(rt, actor, venue_id)
+    domain.decide_venue_review(venue["status"])
+    status = "approved" if approve else "rejected"
+
+    async def txn(session: Session) -> Reply:
+        done = await rt.db[VENUES].update_one(
+            {"_id": venue_id, "status": "pending"},
+            {"$set": {"status": status, "reason": reason or None, "reviewed_by": actor.sub, "reviewed_at": utcnow()}},
+            session=session,
+        )
+        if done.modified_count != 1:
+            raise Problem(409, "venue_already_reviewed", detail="场馆已审核 / venue already reviewed")
+        await record_event(
+            rt,
+            session,
+            f"registration.venue.{status}.v1",
+            _review_data(venue, actor, reason, approve),
+            f"venue/{venue_id}",
+        )
+        fresh = await rt.db[VENUES].find_one({"_id": venue_id}, session=session)
+        assert fresh is not None
+        return 200, venue_view(fresh)
+
+    scoped_key = f"{actor.sub}:review_venue:{venue_id}:{key}" if key else None
+    return await rt.commit_once(scoped_key, {"approve": approve, "reason": reason}, txn)
+
+
+def _review_data(venue: dict[str, Any], actor: Principal, reason: str, approve: bool) -> VenueApproved | VenueRejected:
+    if approve:
+        return VenueApproved(
+            venue_id=venue["_id"], city_code=venue["city_code"], org_type=venue["org_type"], approved_by=actor.sub
+        )
+    return VenueRejected(venue_id=venue["_id"], city_code=venue["city_code"], reason=reason)

@@ -1,0 +1,1 @@
+"""The reporting service's rules, without infrastructure: projections, targets and pace, deadlines."""

@@ -1,0 +1,258 @@
+"""How each kind of entity merges the facts about it, and what its state counts.
+
+Every merge is a function of the SET of an entity's facts (flags, highest versions, latest by event time
+with the event id as tie-break), never of their order, so duplicates and any order give the same state.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+State = dict[str, Any]
+Contribution = dict[str, dict[str, int]]  # scope -> metric -> amount
+PROVINCE = "province"
+REPORT_FIELDS = ("households_reached", "consultations", "trainees", "books")
+DECISIONS = {
+    "exhibits.exhibit.withdrawn.v1": "withdrawn",
+    "exhibits.exhibit.accepted.v1": "accepted",
+    "exhibits.exhibit.rejected.v1": "rejected",
+    "exhibits.exhibit.waitlisted.v1": "waitlisted",
+    "exhibits.exhibit.confirmed.v1": "confirmed",
+}
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One event as the projection sees it: its type, payload (JSON form), time (ISO) and id."""
+
+    type: str
+    data: dict[str, Any]
+    time: str
+    id: str
+
+    @property
+    def stamp(self) -> list[str]:
+        """Orders facts about one entity: event time, then id (so equal times still decide the same way)."""
+        return [self.time, self.id]
+
+
+def city_scope(code: str) -> str:
+    return f"city:{code}"
+
+
+def day_scope(day: str) -> str:
+    return f"day:{day}"
+
+
+def city_day_scope(code: str, day: str) -> str:
+    return f"city:{code}|day:{day}"
+
+
+def zone_scope(zone: int) -> str:
+    return f"zone:{zone}"
+
+
+def _newer(state: State, field: str, fact: Fact) -> bool:
+    """True (and the stamp recorded) if `fact` is later than the one that last set `field`."""
+    stamp_field = f"{field}_at"
+    if state.get(stamp_field) is not None and state[stamp_field] >= fact.stamp:
+        return False
+    state[stamp_field] = fact.stamp
+    return True
+
+
+def _where(state: State, data: dict[str, Any], *fields: str) -> None:
+    for field in fields:
+        if data.get(field) is not None:
+            state[field] = data[field]
+
+
+# --- volunteers: visits -------------------------------------------------------------------------
+
+
+def merge_visit(state: State, fact: Fact) -> None:
+    d = fact.data
+    _where(state, d, "city_code")
+    if fact.type == "volunteers.assignment.created.v1":
+        state["created"] = True
+        _where(state, d, "visit_date")
+    elif fact.type == "volunteers.assignment.cancelled.v1":
+        state["cancelled"] = True
+    else:  # visit.completed: the highest report_version's counts win; equal versions keep the earlier stamp
+        _where(state, d, "visit_date")
+        version = int(d.get("report_version", 1))
+        old = int(state.get("version", 0))
+        if version > old or (version == old and fact.stamp < state["report_at"]):
+            state["version"] = version
+            state["report_at"] = fact.stamp
+            state["counts"] = {f: int(d[f]) for f in REPORT_FIELDS}
+
+
+def visit_metrics(state: State) -> dict[str, int]:
+    completed = int(state.get("version", 0)) > 0
+    planned = (state.get("created", False) or completed) and not state.get("cancelled", False)
+    out = {"planned": int(planned), "completed": int(completed), "visits_cancelled": int(state.get("cancelled", 0))}
+    if completed:
+        out.update(state["counts"])
+    return out
+
+
+# --- registration: venues, open days, bookings, activities ---------------------------------------
+
+
+def merge_venue(state: State, fact: Fact) -> None:
+    _where(state, fact.data, "city_code", "org_type", "name")
+    if fact.type == "registration.venue.registered.v1":
+        state["registered"] = True
+    elif _newer(state, "decision", fact):
+        state["decision"] = "approved" if fact.type.endswith("approved.v1") else "rejected"
+
+
+def venue_metrics(state: State) -> dict[str, int]:
+    decision = state.get("decision")
+    return {
+        "venues_registered": int(state.get("registered", False)),
+        "venues_approved": int(decision == "approved"),
+        "venues_rejected": int(decision == "rejected"),
+    }
+
+
+def merge_openday(state: State, fact: Fact) -> None:
+    if _newer(state, "published", fact):
+        d = fact.data
+        state.update(
+            city_code=d["city_code"],
+            date=d["date"],
+            price_policy=d["price_policy"],
+            online=bool(d.get("online")),
+            sessions=len(d.get("sessions", [])),
+            seats=sum(int(s["capacity"]) for s in d.get("sessions", [])),
+        )
+
+
+def openday_metrics(state: State) -> dict[str, int]:
+    return {
+        "opendays": 1,
+        f"opendays_{state['price_policy']}": 1,
+        "opendays_online": int(state["online"]),
+        "sessions": int(state["sessions"]),
+        "seats": int(state["seats"]),
+    }
+
+
+def merge_booking(state: State, fact: Fact) -> None:
+    _where(state, fact.data, "city_code", "date", "venue_id")
+    if fact.type == "registration.booking.confirmed.v1":
+        state["confirmed"] = True
+        state["party_size"] = int(fact.data["party_size"])
+        state["price_policy"] = fact.data["price_policy"]
+    elif fact.type == "registration.booking.cancelled.v1":
+        state["cancelled"] = True
+        state.setdefault("party_size", int(fact.data["party_size"]))
+    elif "checked_in_party" not in state or fact.stamp < state["checked_in_at"]:  # once per booking
+        state["checked_in_party"] = int(fact.data["party_size"])
+        state["checked_in_at"] = fact.stamp
+
+
+def booking_metrics(state: State) -> dict[str, int]:
+    active = state.get("confirmed", False) and not state.get("cancelled", False)
+    visitors = int(state.get("checked_in_party", 0))
+    policy = state.get("price_policy")
+    out = {
+        "bookings": int(active),
+        "booked_people": int(state["party_size"]) if active else 0,
+        "bookings_cancelled": int(state.get("cancelled", False)),
+        "visitors": visitors,
+    }
+    if policy is not None:
+        out[f"bookings_{policy}"] = int(active)
+        out[f"visitors_{policy}"] = visitors
+    return out
+
+
+def merge_activity(state: State, fact: Fact) -> None:
+    d = fact.data
+    _where(state, d, "city_code", "activity_type", "title", "date")
+    if fact.type == "registration.activity.held.v1" and _newer(state, "participants", fact):
+        state["participants"] = int(d["participants"])
+    if _newer(state, "status", fact):
+        state["status"] = fact.type.split(".")[2]  # scheduled | held | cancelled
+
+
+def activity_metrics(state: State) -> dict[str, int]:
+    status = state.get("status")
+    held = status == "held"
+    scheduled = status in ("scheduled", "held")
+    participants = int(state.get("participants", 0)) if held else 0
+    kind = state["activity_type"]
+    return {
+        "activities_scheduled": int(scheduled),
+        "activities_held": int(held),
+        "activities_cancelled": int(status == "cancelled"),
+        "participants": participants,
+        f"activities.{kind}.scheduled": int(scheduled),
+        f"activities.{kind}.held": int(held),
+        f"activities.{kind}.participants": participants,
+    }
+
+
+# --- exhibits: decisions and placement ------------------------------------------------------------
+
+
+def merge_exhibit(state: State, fact: Fact) -> None:
+    _where(state, fact.data, "city_code", "zone", "title", "org_id")
+    if fact.type == "exhibits.exhibit.submitted.v1":
+        state["submitted"] = True
+    elif _newer(state, "decision", fact):
+        state["decision"] = DECISIONS[fact.type]
+
+
+def exhibit_metrics(state: State) -> dict[str, int]:
+    decision = state.get("decision")
+    return {
+        "exhibits_submitted": int(state.get("submitted", False)),
+        "exhibits_accepted": int(decision in ("accepted", "confirmed")),
+        "exhibits_confirmed": int(decision == "confirmed"),
+        "exhibits_rejected": int(decision == "rejected"),
+        "exhibits_waitlisted": int(decision == "waitlisted"),
+        "exhibits_withdrawn": int(decision == "withdrawn"),
+    }
+
+
+def _placement(p: dict[str, Any]) -> dict[str, Any]:
+    # areas in whole dm² so sums are exact integers whatever the order they are added in
+    return {"zone": int(p["zone"]), "city_code": p.get("city_code"), "area_dm2": round(float(p["area_m2"]) * 100)}
+
+
+def merge_allocation(state: State, fact: Fact) -> None:
+    """The highest release's placement, overlaid with hand placements made in a later release."""
+    d = fact.data
+    release = int(d["release"])
+    if fact.type == "exhibits.allocation.released.v1":
+        if release > int(state.get("release", 0)):
+            state["release"] = release
+            state["placements"] = {p["exhibit_id"]: _placement(p) for p in d["placements"]}
+        return
+    manual = state.setdefault("manual", {})
+    prior = manual.get(d["exhibit_id"])
+    if prior is None or [release, fact.stamp] > [prior["release"], prior["at"]]:
+        manual[d["exhibit_id"]] = {**_placement(d), "release": release, "at": fact.stamp}
+
+
+def effective_placements(state: State) -> dict[str, dict[str, Any]]:
+    placed = dict(state.get("placements", {}))
+    release = int(state.get("release", 0))
+    for exhibit_id, p in state.get("manual", {}).items():
+        if p["release"] > release:
+            placed[exhibit_id] = p
+    return placed
+
+
+def allocation_contribution(state: State) -> Contribution:
+    out: Contribution = {}
+    for p in effective_placements(state).values():
+        scopes = [PROVINCE, zone_scope(p["zone"])] + ([city_scope(p["city_code"])] if p["city_code"] else [])
+        for scope in scopes:
+            row = out.setdefault(scope, {})
+            row["exhibits_placed"] = row.get("exhibits_placed", 0) + 1
+            row["area_used_dm2"] = row.get("area_used_dm2", 0) + p["area_dm2"]
+    return out

@@ -1,0 +1,106 @@
+"""The targets in force (the programme's and those an admin added), their progress, and behind-pace alerts."""
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.reporting import store
+from services.reporting.domain.pace import Target, progress
+from services.reporting.domain.projection import PROVINCE, city_scope, zone_scope
+from services.reporting.labels import LABELS
+from shared.app import Runtime
+from shared.auth import Principal
+from shared.contracts.reporting import TargetBehindPace
+from shared.envelope import new_event
+from shared.mongo import Session
+from shared.outbox import add_to_outbox
+from shared.programme import Programme, TargetSpec
+
+
+def programme_targets(p: Programme) -> list[Target]:
+    """1000 visits with per-city quotas, policy lectures per city, zones filled by the exhibition's opening."""
+    out = [Target("visits", "completed", PROVINCE, p.targets.commissioner_visits, p.start, p.end)]
+    for c in p.cities:
+        out.append(Target(f"visits:{c.code}", "completed", city_scope(c.code), c.visit_quota, p.start, p.end))
+    lectures = p.targets.policy_lectures_per_city
+    for c in p.cities:
+        metric = "activities.policy_lecture.held"
+        out.append(Target(f"policy_lectures:{c.code}", metric, city_scope(c.code), lectures, p.start, p.end))
+    for z in p.exhibition.zones:
+        area = z.area_m2 * 100  # counters keep areas in dm²
+        out.append(Target(f"zone_area:{z.id}", "area_used_dm2", zone_scope(z.id), area, p.start, p.exhibition.start))
+    return out + [from_spec(s, p.start) for s in p.targets.extra]
+
+
+def from_spec(spec: TargetSpec | dict[str, Any], default_start: date, source: str = "programme") -> Target:
+    s = spec if isinstance(spec, TargetSpec) else TargetSpec.model_validate(spec)
+    schedule = tuple((d, share) for d, share in s.schedule)
+    return Target(s.id, s.metric, s.scope, s.value, s.start or default_start, s.due, schedule, source)
+
+
+def visible(principal: Principal, scope: str) -> bool:
+    """A city coordinator sees province-wide targets and their own city's, not other cities'."""
+    return principal.role == "admin" or not scope.startswith("city:") or scope == city_scope(principal.city or "")
+
+
+async def all_targets(rt: Runtime) -> list[Target]:
+    added = [from_spec(d["spec"], rt.programme.start, "admin") async for d in rt.db[store.TARGETS].find({})]
+    return programme_targets(rt.programme) + added
+
+
+def local_day(rt: Runtime, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(rt.programme.timezone)).date()
+
+
+async def progress_of(rt: Runtime, targets: list[Target], now: datetime) -> list[dict[str, Any]]:
+    """Each target's progress, from the counters of its scope (one read for all scopes)."""
+    rows = await store.counters(rt.db, sorted({t.scope for t in targets}))
+    day = local_day(rt, now)
+    return [
+        progress(t, rows[t.scope].get(t.metric, 0), day) | {"label": LABELS.get(t.metric, t.metric)} for t in targets
+    ]
+
+
+async def save_target(rt: Runtime, spec: TargetSpec) -> None:
+    async def txn(session: Session) -> None:
+        doc = {"_id": spec.id, "spec": spec.model_dump(mode="json")}
+        await rt.db[store.TARGETS].replace_one({"_id": spec.id}, doc, upsert=True, session=session)
+
+    await rt.commit(txn)
+
+
+async def announce_behind_pace(rt: Runtime, now: datetime) -> int:
+    """Send reporting.target.behind_pace.v1 for each target that fell behind since the last check."""
+    known = {d["_id"]: d.get("behind") async for d in rt.db[store.TARGET_STATE].find({})}
+    sent = 0
+    for row in await progress_of(rt, await all_targets(rt), now):
+        if known.get(row["id"]) != row["behind"] and await _flip(rt, row, now):
+            sent += 1
+    return sent
+
+
+async def _flip(rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
+    async def txn(session: Session) -> bool:
+        states = rt.db[store.TARGET_STATE]
+        await states.update_one({"_id": row["id"]}, {"$setOnInsert": {"behind": False}}, upsert=True, session=session)
+        changed = await states.update_one(
+            {"_id": row["id"], "behind": not row["behind"]}, {"$set": {"behind": row["behind"]}}, session=session
+        )
+        if changed.modified_count == 0 or not row["behind"]:
+            return False
+        data = TargetBehindPace(
+            target_id=row["id"],
+            metric=row["metric"],
+            scope=row["scope"],
+            done=row["done"],
+            expected=row["expected"],
+            value=row["value"],
+            due=row["due"],
+            as_of=now,
+        )
+        await add_to_outbox(
+            rt.db, session, new_event("reporting.target.behind_pace.v1", data, source=rt.settings.source)
+        )
+        return True
+
+    return await rt.commit(txn)

@@ -1,0 +1,1 @@
+"""Rules of the volunteers service: no web, database or broker imports here."""

@@ -1,0 +1,1 @@
+"""Use cases of the volunteers service: one transaction each, state and outbox together."""

@@ -1,0 +1,196 @@
+"""Coordinators' dispatch: create, edit, cancel assignments (each rule checked in the same transaction)."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.volunteers.domain import assignments as rules
+from services.volunteers.service.events import emit
+from services.volunteers.service.views import assignment_view, check_city, not_found, scope_filter
+from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, DAY_LOADS, HOUSEHOLDS, VILLAGES
+from shared.app import Reply, Runtime
+from shared.auth import Principal
+from shared.http import require_match
+from shared.mongo import Session, utcnow
+from shared.problems import Problem
+from shared.rules import RuleViolation
+
+
+def check_known_city(rt: Runtime, actor: Principal, city_code: str) -> None:
+    if rt.programme.city(city_code) is None:
+        raise Problem(422, "unknown_city", detail=f"未知的城市代码 / unknown city code {city_code}")
+    check_city(actor, city_code)
+
+
+async def hold_day(
+    rt: Runtime, session: Session, commissioner: dict[str, Any], visit_date: str, enforce: bool = True
+) -> None:
+    """Take one of the commissioner's visits that day, or raise if the day is full (serialised by the write).
+
+    `enforce=False` counts a visit that already happened (a late report of a missed visit) whatever the maximum.
+    """
+    key = f"{commissioner['_id']}:{visit_date}"
+    loads = rt.db[DAY_LOADS]
+    below_max = {"count": {"$lt": commissioner["max_visits_per_day"]}} if enforce else {}
+    taken = await loads.update_one({"_id": key, **below_max}, {"$inc": {"count": 1}}, session=session)
+    if taken.modified_count:
+        return
+    if await loads.find_one({"_id": key}, session=session) is not None:
+        raise rules.over_daily_max()
+    await loads.insert_one(
+        {"_id": key, "commissioner_id": commissioner["_id"], "date": visit_date, "count": 1}, session=session
+    )
+
+
+async def release_day(rt: Runtime, session: Session, commissioner_id: str, visit_date: str) -> None:
+    await rt.db[DAY_LOADS].update_one(
+        {"_id": f"{commissioner_id}:{visit_date}", "count": {"$gt": 0}}, {"$inc": {"count": -1}}, session=session
+    )
+
+
+@dataclass
+class References:
+    """The commissioners, villages and households a set of commands names, read once per transaction."""
+
+    commissioners: dict[str, dict[str, Any]]
+    villages: dict[str, dict[str, Any]]
+    households: dict[str, set[str]]  # village code -> household ids
+
+    @classmethod
+    async def load(cls, rt: Runtime, session: Session, cmds: list[rules.NewAssignment]) -> "References":
+        db = rt.db
+        people = {c.commissioner_id for c in cmds}
+        places = {c.village_code for c in cmds}
+        commissioners = {
+            d["_id"]: d async for d in db[COMMISSIONERS].find({"_id": {"$in": list(people)}}, session=session)
+        }
+        villages = {d["_id"]: d async for d in db[VILLAGES].find({"_id": {"$in": list(places)}}, session=session)}
+        households: dict[str, set[str]] = {}
+        wanted = list({h for c in cmds for h in c.household_ids})
+        async for h in db[HOUSEHOLDS].find({"_id": {"$in": wanted}}, {"village_code": 1}, session=session):
+            households.setdefault(h["village_code"], set()).add(h["_id"])
+        return cls(commissioners, villages, households)
+
+    def check(self, cmd: rules.NewAssignment, actor: Principal) -> dict[str, Any]:
+        """The commissioner, once every rule but the daily maximum holds."""
+        commissioner = self.commissioners.get(cmd.commissioner_id)
+        rules.check_dispatch(cmd, commissioner, self.villages.get(cmd.village_code), actor.role == "admin")
+        rules.check_households(cmd.household_ids, self.households.get(cmd.village_code, set()))
+        assert commissioner is not None
+        return commissioner
+
+
+async def insert_assignment(
+    rt: Runtime, session: Session, cmd: rules.NewAssignment, actor: Principal, refs: References | None = None
+) -> dict[str, Any]:
+    """Check every dispatch rule, take the day, store the assignment and its event; in the caller's transaction."""
+    refs = refs or await References.load(rt, session, [cmd])
+    commissioner = refs.check(cmd, actor)
+    await hold_day(rt, session, commissioner, cmd.visit_date.isoformat())
+    doc = rules.plan_assignment(cmd, actor.sub, utcnow())
+    await rt.db[ASSIGNMENTS].insert_one(doc, session=session)
+    await emit(rt, session, "created", doc)
+    return doc
+
+
+async def create_assignment(rt: Runtime, cmd: rules.NewAssignment, actor: Principal, key: str | None) -> Reply:
+    check_known_city(rt, actor, cmd.city_code)
+
+    async def txn(session: Session) -> Reply:
+        return 201, assignment_view(await insert_assignment(rt, session, cmd, actor))
+
+    scoped_key = f"{actor.sub}:create_assignment:{key}" if key else None
+    return await rt.commit_once(scoped_key, {"cmd": cmd.__dict__, "actor": actor.sub}, txn)
+
+
+async def create_many(rt: Runtime, cmds: list[rules.NewAssignment], actor: Principal, key: str | None) -> Reply:
+    """All of `cmds` or none: a broken rule names the item (409/422)."""
+    for cmd in cmds:
+        check_known_city(rt, actor, cmd.city_code)
+
+    async def txn(session: Session) -> Reply:
+        created = []
+        refs = await References.load(rt, session, cmds)
+        for index, cmd in enumerate(cmds):
+            try:
+                created.append(assignment_view(await insert_assignment(rt, session, cmd, actor, refs)))
+            except RuleViolation as exc:
+                status = 409 if exc.kind == "conflict" else 422
+                raise Problem(
+                    status, exc.code, detail=f"第 {index + 1} 项 / item {index + 1}: {exc.message}", index=index
+                ) from exc
+        return 201, {"created": created}
+
+    scoped_key = f"{actor.sub}:create_many:{key}" if key else None
+    return await rt.commit_once(scoped_key, {"cmds": [c.__dict__ for c in cmds], "actor": actor.sub}, txn)
+
+
+async def get_assignment(rt: Runtime, assignment_id: str, actor: Principal) -> dict[str, Any]:
+    """One assignment in the caller's scope; 404 for ids outside it, so ids cannot be probed."""
+    doc = await rt.db[ASSIGNMENTS].find_one({"_id": assignment_id, **scope_filter(actor)})
+    if doc is None:
+        raise not_found()
+    return doc
+
+
+async def list_assignments(
+    rt: Runtime, actor: Principal, city_code: str | None, status: str | None, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    query: dict[str, Any] = dict(scope_filter(actor))
+    if city_code is not None:
+        if "city_code" in query and query["city_code"] != city_code:
+            return []
+        query["city_code"] = city_code
+    if status is not None:
+        query["status"] = status
+    if after is not None:
+        query["_id"] = {"$gt": after}
+    return await rt.db[ASSIGNMENTS].find(query, sort=[("_id", 1)], limit=limit).to_list()
+
+
+async def edit_assignment(
+    rt: Runtime, assignment_id: str, edit: rules.AssignmentEdit, if_match: str | None, actor: Principal
+) -> dict[str, Any]:
+    async def txn(session: Session) -> dict[str, Any]:
+        doc = await rt.db[ASSIGNMENTS].find_one({"_id": assignment_id, **scope_filter(actor)}, session=session)
+        if doc is None:
+            raise not_found()
+        require_match(if_match, doc["version"])
+        changes = rules.edited(doc, edit, utcnow())
+        new = {**doc, **changes}
+        if doc["status"] in rules.HOLDS_DAY:
+            await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
+        cmd = rules.NewAssignment(
+            new["commissioner_id"],
+            new["city_code"],
+            new["village_code"],
+            date.fromisoformat(new["visit_date"]),
+            new["household_ids"],
+            new["planned_activities"],
+        )
+        commissioner = (await References.load(rt, session, [cmd])).check(cmd, actor)
+        await hold_day(rt, session, commissioner, new["visit_date"])
+        await rt.db[ASSIGNMENTS].replace_one({"_id": assignment_id, "version": doc["version"]}, new, session=session)
+        if changes.get("status") == "planned" and doc["status"] != "planned":
+            await emit(rt, session, "created", new)  # reassigned: the visit is planned again for the new person
+        return new
+
+    return await rt.commit(txn)
+
+
+async def cancel_assignment(
+    rt: Runtime, assignment_id: str, reason: str, if_match: str | None, actor: Principal
+) -> dict[str, Any]:
+    async def txn(session: Session) -> dict[str, Any]:
+        doc = await rt.db[ASSIGNMENTS].find_one({"_id": assignment_id, **scope_filter(actor)}, session=session)
+        if doc is None:
+            raise not_found()
+        require_match(if_match, doc["version"])
+        new = {**doc, **rules.cancelled(doc, reason, utcnow())}
+        if doc["status"] in rules.HOLDS_DAY:
+            await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
+        await rt.db[ASSIGNMENTS].replace_one({"_id": assignment_id, "version": doc["version"]}, new, session=session)
+        await emit(rt, session, "cancelled", new)
+        return new
+
+    return await rt.commit(txn)

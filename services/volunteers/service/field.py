@@ -1,0 +1,289 @@
+"""The commissioners' phone: single operations, offline batches applied exactly once, and delta sync."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pymongo.errors import DuplicateKeyError
+
+from services.volunteers.domain import assignments as dispatch_rules
+from services.volunteers.domain import field as rules
+from services.volunteers.service.dispatch import hold_day, release_day
+from services.volunteers.service.events import emit, emit_flag
+from services.volunteers.service.views import assignment_view, household_view, not_found, village_view
+from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, FLAGS, HOUSEHOLDS, SYNC_OPS, VILLAGES
+from shared.app import Reply, Runtime
+from shared.auth import Principal
+from shared.http import require_match
+from shared.idempotency import request_fingerprint
+from shared.mongo import Session, utcnow
+from shared.problems import Problem
+from shared.rules import RuleViolation
+
+
+@dataclass(frozen=True)
+class RawOperation:
+    """An operation as the phone sent it; the payload is checked per operation, not per batch."""
+
+    op_id: str
+    type: rules.OpType
+    assignment_id: str
+    device_time: datetime
+    payload: dict[str, Any]
+
+
+def parse(raw: RawOperation) -> rules.Operation:
+    model = rules.PAYLOADS[raw.type]
+    payload: BaseModel | None = model.model_validate(raw.payload) if model is not None else None
+    return rules.Operation(raw.op_id, raw.type, raw.assignment_id, raw.device_time, payload)
+
+
+def _rejected(raw: RawOperation, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    result = {"op_id": raw.op_id, "assignment_id": raw.assignment_id, "status": "rejected", "code": code}
+    return {**result, "message": message, **extra}
+
+
+class FieldSession:
+    """Applies one caller's operations inside one transaction."""
+
+    def __init__(self, rt: Runtime, session: Session, actor: Principal) -> None:
+        self.rt = rt
+        self.session = session
+        self.actor = actor
+        self.now = utcnow()
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.villages: dict[str, dict[str, Any]] = {}
+
+    async def preload(self, assignment_ids: list[str]) -> None:
+        """Read the caller's assignments the operations name, and their villages, in two queries."""
+        db, session = self.rt.db, self.session
+        mine = {"_id": {"$in": assignment_ids}, "commissioner_id": self.actor.sub}
+        self.docs = {d["_id"]: d async for d in db[ASSIGNMENTS].find(mine, session=session)}
+        codes = list({d["village_code"] for d in self.docs.values()})
+        self.villages = {v["_id"]: v async for v in db[VILLAGES].find({"_id": {"$in": codes}}, session=session)}
+
+    async def apply(self, raw: RawOperation) -> dict[str, Any]:
+        try:
+            op = parse(raw)
+        except ValidationError as exc:
+            errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+            return _rejected(raw, "validation_error", "操作内容无效 / invalid payload", errors=errors)
+        if op.assignment_id not in self.docs:
+            await self.preload([op.assignment_id])
+        doc = self.docs.get(op.assignment_id)
+        if doc is None:
+            return _rejected(raw, "assignment_not_found", "不存在或无权查看 / no such assignment")
+        try:
+            outcome = rules.apply_operation(doc, op, self._context(doc))
+            if outcome.doc is not None:
+                await self._adjust_day(doc, outcome.doc)
+        except RuleViolation as exc:
+            return _rejected(raw, exc.code, exc.message)
+        if outcome.doc is not None:
+            await self._store(doc, outcome, raw.op_id)
+            self.docs[op.assignment_id] = outcome.doc
+        current = outcome.doc or doc
+        result = {
+            "op_id": raw.op_id,
+            "assignment_id": raw.assignment_id,
+            "status": outcome.status,
+            "code": outcome.code,
+        }
+        result["message"] = outcome.message
+        return {**result, "assignment": _summary(current)}
+
+    def _context(self, doc: dict[str, Any]) -> rules.FieldContext:
+        village = self.villages.get(doc["village_code"])
+        s = self.rt.settings
+        return rules.FieldContext(
+            now=self.now,
+            village_location=(village["lat"], village["lon"]) if village else None,
+            geofence_m=s.volunteers_geofence_m,
+            max_accuracy_m=s.volunteers_max_gps_accuracy_m,
+            late_after=timedelta(hours=s.volunteers_late_sync_hours),
+        )
+
+    async def _adjust_day(self, old: dict[str, Any], new: dict[str, Any]) -> None:
+        held, holds = old["status"] in dispatch_rules.HOLDS_DAY, new["status"] in dispatch_rules.HOLDS_DAY
+        if held and not holds:
+            await release_day(self.rt, self.session, old["commissioner_id"], old["visit_date"])
+        elif holds and not held:
+            commissioner = await self.rt.db[COMMISSIONERS].find_one(
+                {"_id": old["commissioner_id"]}, session=self.session
+            )
+            if commissioner is not None:  # re-accepting must fit the day; a visit that happened just counts
+                enforce = new["status"] == "accepted"
+                await hold_day(self.rt, self.session, commissioner, old["visit_date"], enforce)
+
+    async def _store(self, old: dict[str, Any], outcome: rules.Outcome, op_id: str) -> None:
+        assert outcome.doc is not None
+        new = outcome.doc
+        await self.rt.db[ASSIGNMENTS].replace_one(
+            {"_id": old["_id"], "version": old["version"]}, new, session=self.session
+        )
+        for kind, report_version in outcome.events:
+            await emit(self.rt, self.session, kind, new, report_version)
+        for flag, detail in outcome.flags:
+            await self.rt.db[FLAGS].insert_one(
+                {
+                    "_id": str(uuid.uuid4()),
+                    "op_id": op_id,
+                    "assignment_id": new["_id"],
+                    "city_code": new["city_code"],
+                    "commissioner_id": new["commissioner_id"],
+                    "flag": flag,
+                    "detail": detail,
+                    "resolved": False,
+                    "created_at": self.now,
+                },
+                session=self.session,
+            )
+            await emit_flag(self.rt, self.session, new, flag, detail)
+
+
+def _summary(doc: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": doc["_id"],
+        "status": doc["status"],
+        "version": doc["version"],
+        "report_version": doc["report_version"],
+    }
+
+
+async def sync_batch(rt: Runtime, actor: Principal, ops: list[RawOperation]) -> list[dict[str, Any]]:
+    """Apply `ops` in order, each exactly once: a replayed operation returns its first result."""
+
+    async def txn(session: Session) -> list[dict[str, Any]]:
+        field = FieldSession(rt, session, actor)
+        keys = [f"{actor.sub}:{op.op_id}" for op in ops]
+        prior = {d["_id"]: d async for d in rt.db[SYNC_OPS].find({"_id": {"$in": keys}}, session=session)}
+        await field.preload(list({op.assignment_id for op, key in zip(ops, keys, strict=True) if key not in prior}))
+        results, records = [], []
+        for key, op in zip(keys, ops, strict=True):
+            fingerprint = request_fingerprint(op.__dict__)
+            if key in prior:
+                results.append(_replayed(op, prior[key], fingerprint))
+                continue
+            result = await field.apply(op)
+            prior[key] = {"_id": key, "fingerprint": fingerprint, "result": result, "created_at": field.now}
+            records.append(prior[key])
+            results.append(result)
+        if records:
+            await rt.db[SYNC_OPS].insert_many(records, session=session)
+        return results
+
+    try:
+        return await rt.commit(txn)
+    except DuplicateKeyError:  # the same batch, resent, committed first: now every operation replays
+        return await rt.commit(txn)
+
+
+def _replayed(op: RawOperation, prior: dict[str, Any], fingerprint: str) -> dict[str, Any]:
+    if prior["fingerprint"] != fingerprint:
+        return _rejected(op, "op_id_reused", "操作编号已用于另一个操作 / op_id reused for a different operation")
+    return {**prior["result"], "replayed": True}
+
+
+SYNC_GRACE = timedelta(seconds=30)  # a transaction may commit this long after the time it stamped
+SYNC_PAGE = 200
+
+
+async def changes_since(rt: Runtime, actor: Principal, state: dict[str, Any] | None) -> dict[str, Any]:
+    """Everything about the caller's visits changed since the cursor, with what the visit needs offline."""
+    started = utcnow()
+    query: dict[str, Any] = {"$or": [{"commissioner_id": actor.sub}, {"previous_commissioner_ids": actor.sub}]}
+    if state is not None:
+        query = {"$and": [query, _cursor_filter(rt, state, started)]}
+    docs = await rt.db[ASSIGNMENTS].find(query, sort=[("updated_at", 1), ("_id", 1)], limit=SYNC_PAGE + 1).to_list()
+    more = len(docs) > SYNC_PAGE
+    docs = docs[:SYNC_PAGE]
+    live = [d for d in docs if d["commissioner_id"] == actor.sub and d["status"] != "cancelled"]
+    gone = [d for d in docs if d not in live]
+    if more:
+        last = docs[-1]
+        cursor = {"after_t": last["updated_at"].isoformat(), "after_id": last["_id"], "since": _since(state, started)}
+    else:
+        cursor = {"since": (started - SYNC_GRACE).isoformat()}
+    return {
+        "assignments": await _with_reference(rt, live),
+        "tombstones": [{"id": d["_id"], "status": d["status"], "version": d["version"]} for d in gone],
+        "cursor": cursor,
+        "has_more": more,
+    }
+
+
+def _since(state: dict[str, Any] | None, started: datetime) -> str:
+    return str(state["since"]) if state and "since" in state else (started - SYNC_GRACE).isoformat()
+
+
+def _cursor_filter(rt: Runtime, state: dict[str, Any], now: datetime) -> dict[str, Any]:
+    try:
+        since = datetime.fromisoformat(str(state["since"]))
+        after = datetime.fromisoformat(str(state["after_t"])) if "after_t" in state else None
+    except (KeyError, ValueError) as exc:
+        raise Problem(400, "invalid_cursor", detail="游标无效 / invalid cursor") from exc
+    if now - since > timedelta(days=rt.settings.volunteers_sync_cursor_max_age_days):
+        raise Problem(410, "cursor_expired", detail="游标已过期，请全量同步 / cursor too old: resync from scratch")
+    if after is None:
+        return {"updated_at": {"$gte": since}}
+    return {"$or": [{"updated_at": {"$gt": after}}, {"updated_at": after, "_id": {"$gt": state.get("after_id", "")}}]}
+
+
+async def _with_reference(rt: Runtime, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    villages = {
+        d["_id"]: village_view(d)
+        async for d in rt.db[VILLAGES].find({"_id": {"$in": [a["village_code"] for a in docs]}})
+    }
+    wanted = [h for a in docs for h in a["household_ids"]]
+    households = {d["_id"]: household_view(d) async for d in rt.db[HOUSEHOLDS].find({"_id": {"$in": wanted}})}
+    return [
+        {
+            **assignment_view(a),
+            "village": villages.get(a["village_code"]),
+            "households": [households[h] for h in a["household_ids"] if h in households],
+        }
+        for a in docs
+    ]
+
+
+REJECTION_STATUS = {"assignment_not_found": 404, "validation_error": 422, "unknown_household": 422}
+
+
+async def single_operation(
+    rt: Runtime, actor: Principal, raw: RawOperation, key: str | None, if_match: str | None = None
+) -> Reply:
+    """One operation over HTTP: a rejection or conflict is an error response (the phone is online to see it)."""
+
+    async def txn(session: Session) -> Reply:
+        op = raw
+        if raw.type == "edit_report":
+            doc = await rt.db[ASSIGNMENTS].find_one(
+                {"_id": raw.assignment_id, "commissioner_id": actor.sub}, session=session
+            )
+            if doc is None:
+                raise not_found()
+            require_match(if_match, doc["report_version"])
+            op = RawOperation(
+                raw.op_id,
+                raw.type,
+                raw.assignment_id,
+                raw.device_time,
+                {"base_version": doc["report_version"], "report": raw.payload},
+            )
+        result = await FieldSession(rt, session, actor).apply(op)
+        if result["status"] == "rejected":
+            status = REJECTION_STATUS.get(result["code"], 409)
+            raise Problem(status, result["code"], detail=result["message"], errors=result.get("errors", []))
+        if result["status"] == "conflict":
+            raise Problem(
+                409, "already_completed", detail="该走访已有报告，修改请带 If-Match / edit the report with If-Match"
+            )
+        doc = await rt.db[ASSIGNMENTS].find_one({"_id": raw.assignment_id}, session=session)
+        assert doc is not None
+        return 200, assignment_view(doc)
+
+    scoped = f"{actor.sub}:{raw.type}:{raw.assignment_id}:{key}" if key else None
+    body = {"payload": raw.payload, "if_match": if_match}
+    return await rt.commit_once(scoped, body, txn)

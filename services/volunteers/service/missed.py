@@ -1,0 +1,50 @@
+"""The periodic job that marks overdue visits missed (nobody checked in by the date plus a grace period)."""
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.volunteers.domain import assignments as rules
+from services.volunteers.service.dispatch import release_day
+from services.volunteers.service.events import emit
+from services.volunteers.store import ASSIGNMENTS
+from shared.app import Job, Runtime
+from shared.mongo import Session, utcnow
+from shared.settings import Settings
+
+BATCH = 200
+
+
+async def mark_missed(rt: Runtime) -> int:
+    """Mark overdue visits missed, each in its own transaction guarded by its version; how many were marked."""
+    today = datetime.now(ZoneInfo(rt.programme.timezone)).date()
+    last_day = (today - timedelta(days=rt.settings.volunteers_missed_grace_days + 1)).isoformat()
+    query = {"status": {"$in": ["planned", "accepted"]}, "visit_date": {"$lte": last_day}}
+    marked = 0
+    for doc in await rt.db[ASSIGNMENTS].find(query, limit=BATCH).to_list():
+        if rules.overdue(doc, today, rt.settings.volunteers_missed_grace_days) and await rt.commit(_marker(rt, doc)):
+            marked += 1
+    return marked
+
+
+def _marker(rt: Runtime, doc: dict[str, Any]) -> Any:
+    async def txn(session: Session) -> bool:
+        new = {**doc, "status": "missed", "version": doc["version"] + 1, "updated_at": utcnow()}
+        done = await rt.db[ASSIGNMENTS].replace_one(
+            {"_id": doc["_id"], "version": doc["version"]}, new, session=session
+        )
+        if not done.modified_count:  # the phone synced meanwhile
+            return False
+        await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
+        await emit(rt, session, "missed", new)
+        return True
+
+    return txn
+
+
+async def _job(rt: Runtime) -> None:
+    await mark_missed(rt)
+
+
+def jobs(settings: Settings) -> dict[str, tuple[float, Job]]:
+    return {"mark-missed": (settings.volunteers_missed_check_s, _job)} if settings.volunteers_missed_check_s > 0 else {}

@@ -1,0 +1,153 @@
+"""Reference data: commissioners, villages and households, upserted one by one or imported from a file."""
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from pymongo import UpdateOne
+
+from services.volunteers.domain.reference import (
+    CommissionerRow,
+    HouseholdRow,
+    VillageRow,
+    commissioner_doc,
+    household_doc,
+    village_doc,
+)
+from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, IMPORTS, VILLAGES
+from shared.app import Runtime
+from shared.auth import Principal
+from shared.mongo import utcnow
+from shared.problems import Problem
+from shared.tabular import read_rows, validate_rows
+
+CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    collection: str
+    model: type[BaseModel]
+    key: str
+    to_doc: Callable[[Any], dict[str, Any]]
+
+
+KINDS = {
+    "commissioners": Kind("commissioners", COMMISSIONERS, CommissionerRow, "id", commissioner_doc),
+    "villages": Kind("villages", VILLAGES, VillageRow, "code", village_doc),
+    "households": Kind("households", HOUSEHOLDS, HouseholdRow, "id", household_doc),
+}
+
+
+async def import_file(
+    rt: Runtime, kind: Kind, filename: str, content: bytes, actor: Principal, import_id: str | None
+) -> dict[str, Any]:
+    """Validate the whole file (errors per line and field, nothing written), then upsert it in chunks."""
+    rows = read_rows(filename, content)
+    models, errors = validate_rows(rows, kind.model)
+    if not errors:
+        lines = [line for line, _ in rows]
+        errors = await _cross_checks(rt, kind, list(zip(lines, models, strict=True)), actor)
+    if errors:
+        raise Problem(
+            422,
+            "import_invalid",
+            detail=f"文件有 {len(errors)} 处错误，未导入任何数据 / nothing imported",
+            errors=errors,
+        )
+    return await _upsert(rt, kind, [kind.to_doc(m) for m in models], import_id or str(uuid.uuid4()), actor)
+
+
+async def upsert_one(rt: Runtime, kind: Kind, row: BaseModel, actor: Principal) -> dict[str, Any]:
+    errors = await _cross_checks(rt, kind, [(1, row)], actor)
+    if errors:
+        code = errors[0]["code"]
+        raise Problem(403 if code == "out_of_scope" else 422, code, detail=errors[0]["reason"])
+    await _upsert(rt, kind, [kind.to_doc(row)], str(uuid.uuid4()), actor)
+    found = await rt.db[kind.collection].find_one({"_id": getattr(row, kind.key)})
+    assert found is not None
+    return found
+
+
+async def _cross_checks(
+    rt: Runtime, kind: Kind, rows: Sequence[tuple[int, BaseModel]], actor: Principal
+) -> list[dict[str, Any]]:
+    """Duplicates within the file, unknown cities and villages, rows outside the caller's city."""
+    errors: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    village_cities = await _village_cities(rt, rows) if kind.name == "households" else {}
+    for line, row in rows:
+        key = getattr(row, kind.key)
+        if key in seen:
+            errors.append(
+                {
+                    "line": line,
+                    "field": kind.key,
+                    "reason": f"与第 {seen[key]} 行重复 / duplicate of line {seen[key]}",
+                    "code": "duplicate_row",
+                }
+            )
+        seen.setdefault(key, line)
+        city = village_cities.get(row.village_code) if isinstance(row, HouseholdRow) else _city_of(row)
+        field = "village_code" if kind.name == "households" else "city_code"
+        if city is None or rt.programme.city(city) is None:
+            errors.append(
+                {
+                    "line": line,
+                    "field": field,
+                    "reason": "未知的村或城市 / unknown village or city",
+                    "code": "unknown_reference",
+                }
+            )
+        elif not actor.may_act_for_city(city):
+            errors.append(
+                {
+                    "line": line,
+                    "field": field,
+                    "reason": "只能导入本市数据 / only your own city",
+                    "code": "out_of_scope",
+                }
+            )
+    return errors
+
+
+def _city_of(row: BaseModel) -> str | None:
+    return row.city_code if isinstance(row, CommissionerRow | VillageRow) else None
+
+
+async def _village_cities(rt: Runtime, rows: Sequence[tuple[int, BaseModel]]) -> dict[str, str]:
+    codes = list({r.village_code for _, r in rows if isinstance(r, HouseholdRow)})
+    found = rt.db[VILLAGES].find({"_id": {"$in": codes}}, {"city_code": 1})
+    return {d["_id"]: d["city_code"] async for d in found}
+
+
+async def _upsert(
+    rt: Runtime, kind: Kind, docs: list[dict[str, Any]], import_id: str, actor: Principal
+) -> dict[str, Any]:
+    progress = rt.db[IMPORTS]
+    started = {"kind": kind.name, "total": len(docs), "processed": 0, "status": "running", "by": actor.sub}
+    await progress.replace_one({"_id": import_id}, {**started, "started_at": utcnow()}, upsert=True)
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    for start in range(0, len(docs), CHUNK):
+        chunk = docs[start : start + CHUNK]
+        ops = [
+            UpdateOne({"_id": d["_id"]}, {"$set": {k: v for k, v in d.items() if k != "_id"}}, upsert=True)
+            for d in chunk
+        ]
+        result = await rt.db[kind.collection].bulk_write(ops, ordered=False)
+        counts["inserted"] += result.upserted_count
+        counts["updated"] += result.modified_count
+        counts["unchanged"] += len(chunk) - result.upserted_count - result.modified_count
+        await progress.update_one({"_id": import_id}, {"$set": {"processed": start + len(chunk)}})
+    await progress.update_one({"_id": import_id}, {"$set": {"status": "done", **counts, "finished_at": utcnow()}})
+    return {"import_id": import_id, "kind": kind.name, "total": len(docs), **counts}
+
+
+async def import_progress(rt: Runtime, import_id: str, actor: Principal) -> dict[str, Any]:
+    doc = await rt.db[IMPORTS].find_one({"_id": import_id})
+    if doc is None or (actor.role != "admin" and doc["by"] != actor.sub):
+        raise Problem(404, "import_not_found", detail="没有该导入 / no such import")
+    return {"import_id": import_id, **{k: v for k, v in doc.items() if k not in ("_id", "by")}}

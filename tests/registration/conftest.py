@@ -1,0 +1,99 @@
+"""Registration fixtures: a programme around today, a running service, and an approved venue with an open day."""
+
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from services.registration.main import create_app
+from shared.app import Runtime
+from shared.settings import REPO_ROOT
+from shared.testing import running_service
+
+Auth = Callable[..., dict[str, str]]
+TZ = ZoneInfo("Asia/Shanghai")
+CITY = "450100"
+
+
+def today() -> date:
+    return datetime.now(TZ).date()
+
+
+@pytest.fixture(scope="session")
+def programme_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference programme moved to run from yesterday for ten days, so bookings are open now."""
+    text = (REPO_ROOT / "config" / "programme.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^start = .*$", f"start = {today() - timedelta(days=1)}", text, count=1)
+    text = re.sub(r"(?m)^end = .*$", f"end = {today() + timedelta(days=9)}", text, count=1)
+    path = tmp_path_factory.mktemp("programme") / "programme.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def registration_settings(settings_for: Callable[..., Any], programme_file: Path) -> Callable[..., Any]:
+    def build(**overrides: Any) -> Any:
+        values = {"programme_file": programme_file, "public_rate_limit": "100000/minute", **overrides}
+        return settings_for("registration", **values)
+
+    return build
+
+
+@pytest.fixture
+async def registration(registration_settings: Callable[..., Any]) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    async with running_service(create_app(registration_settings())) as (runtime, client):
+        yield runtime, client
+
+
+@dataclass
+class Venue:
+    id: str
+    operator: dict[str, str]
+
+
+async def approved_venue(
+    client: httpx.AsyncClient, auth: Auth, operator: str = "op-1", city: str = CITY, **fields: Any
+) -> Venue:
+    """A venue registered by `operator` and approved by its city's coordinator."""
+    headers = auth("venue", sub=operator)
+    body = {"name": "广西科技馆", "org_type": "science_museum", "city_code": city, **fields}
+    created = await client.post("/api/v1/venues", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    venue_id = created.json()["id"]
+    approved = await client.post(f"/api/v1/venues/{venue_id}/approve", headers=auth("city", city=city))
+    assert approved.status_code == 200, approved.text
+    return Venue(venue_id, headers)
+
+
+async def published_openday(
+    client: httpx.AsyncClient,
+    venue: Venue,
+    *,
+    day: date | None = None,
+    capacities: tuple[int, ...] = (100,),
+    **fields: Any,
+) -> dict[str, Any]:
+    """An open day of `venue` with one session per capacity (hourly from 09:00), published, booking open now."""
+    sessions = [{"start": f"{9 + i:02d}:00", "end": f"{9 + i:02d}:50", "capacity": c} for i, c in enumerate(capacities)]
+    body = {
+        "date": (day or today() + timedelta(days=2)).isoformat(),
+        "sessions": sessions,
+        "booking_closes_at": (datetime.now(TZ) + timedelta(days=20)).isoformat(),
+        "max_group_size": 10,
+        **fields,
+    }
+    created = await client.post(f"/api/v1/venues/{venue.id}/opendays", json=body, headers=venue.operator)
+    assert created.status_code == 201, created.text
+    published = await client.post(f"/api/v1/opendays/{created.json()['id']}/publish", headers=venue.operator)
+    assert published.status_code == 200, published.text
+    return dict(published.json())
+
+
+def booking_body(session_id: str, phone: str = "13800000000", party_size: int = 1, **extra: Any) -> dict[str, Any]:
+    return {"session_id": session_id, "name": "张三", "phone": phone, "party_size": party_size, **extra}

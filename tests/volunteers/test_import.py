@@ -1,0 +1,73 @@
+"""Bulk import of reference data: whole-file validation, errors per line and field, idempotent re-import."""
+
+from typing import Any
+
+from services.volunteers.store import COMMISSIONERS, VILLAGES
+from shared.tabular import xlsx_bytes
+from tests.volunteers.conftest import Auth, Service
+
+HEADER = "id,name,phone,city_code,county,expertise,available_dates,max_visits_per_day,base_lat,base_lon"
+GOOD = [
+    "c-1,黄志强,13800000001,450100,武鸣区,种植;养殖,2020-08-24;2020-08-25,2,23.16,108.27",
+    "c-2,李梅,13800000002,450100,宾阳县,电商、加工,2020-08-24,3,23.22,108.81",
+]
+
+
+def csv(*rows: str) -> bytes:
+    return ("\n".join([HEADER, *rows]) + "\n").encode()
+
+
+async def upload(
+    client: Any, auth: Auth, path: str, name: str, content: bytes, who: str = "admin", **claims: Any
+) -> Any:
+    return await client.post(path, files={"file": (name, content)}, headers=auth(who, **claims))
+
+
+async def test_a_file_with_one_bad_row_imports_nothing_and_names_the_row(volunteers: Service, auth: Auth) -> None:
+    runtime, client = volunteers
+    bad = "c-3,韦强,not-a-phone,450100,马山县,种植,2020-08-24,2,23.1,108.1"
+    response = await upload(client, auth, "/api/v1/commissioners/import", "people.csv", csv(*GOOD, bad))
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["code"] == "import_invalid"
+    assert problem["errors"] == [{"line": 4, "field": "phone", "reason": problem["errors"][0]["reason"]}]
+    assert await runtime.db[COMMISSIONERS].count_documents({}) == 0
+
+    other_city = "c-4,韦强,13800000004,450200,柳江区,种植,2020-08-24,2,24.2,109.3"
+    duplicate = GOOD[0]
+    response = await upload(
+        client,
+        auth,
+        "/api/v1/commissioners/import",
+        "people.csv",
+        csv(*GOOD, other_city, duplicate),
+        "city",
+        city="450100",
+    )
+    assert response.status_code == 422
+    assert [(e["line"], e["field"]) for e in response.json()["errors"]] == [(4, "city_code"), (5, "id")]
+    assert await runtime.db[COMMISSIONERS].count_documents({}) == 0
+
+
+async def test_csv_and_xlsx_import_and_reimport_changes_nothing(volunteers: Service, auth: Auth) -> None:
+    runtime, client = volunteers
+    first = await upload(client, auth, "/api/v1/commissioners/import?import_id=people-1", "people.csv", csv(*GOOD))
+    assert first.status_code == 200, first.text
+    assert (first.json()["inserted"], first.json()["updated"]) == (2, 0)
+    again = await upload(client, auth, "/api/v1/commissioners/import", "people.csv", csv(*GOOD))
+    assert (again.json()["inserted"], again.json()["updated"], again.json()["unchanged"]) == (0, 0, 2)
+    stored = await runtime.db[COMMISSIONERS].find_one({"_id": "c-2"})
+    assert stored["expertise"] == ["电商", "加工"] and stored["available_dates"] == ["2020-08-24"]
+    progress = (await client.get("/api/v1/imports/people-1", headers=auth("admin"))).json()
+    assert (progress["status"], progress["processed"], progress["total"]) == ("done", 2, 2)
+
+    header = ["code", "name", "county", "city_code", "lat", "lon", "needs"]
+    rows = [[f"v-{i}", f"第{i}村", "武鸣区", "450100", 23.1 + i / 100, 108.2, "种植、养殖"] for i in range(300)]
+    book = xlsx_bytes({"村": (header, rows)})
+    imported = await upload(client, auth, "/api/v1/villages/import", "villages.xlsx", book, "city", city="450100")
+    assert imported.status_code == 200, imported.text
+    assert imported.json()["inserted"] == 300 and await runtime.db[VILLAGES].count_documents({}) == 300
+    rows[7][4] = "north"
+    broken = await upload(client, auth, "/api/v1/villages/import", "villages.xlsx", xlsx_bytes({"村": (header, rows)}))
+    assert broken.status_code == 422 and broken.json()["errors"][0]["line"] == 9
+    assert (await client.get("/api/v1/imports/people-1", headers=auth("city", city="450100"))).status_code == 404
