@@ -9,6 +9,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     UV_COMPILE_BYTECODE=1 \
     UV_LINK_MODE=copy
 
+# A CJK font for the summary PDFs (reporting embeds it so any viewer renders the Chinese text).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir "uv==0.13.8"
 
 WORKDIR /app

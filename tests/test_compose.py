@@ -330,3 +330,12 @@ def test_grafana_dashboard_queries_metrics_the_services_export() -> None:
             for target in panel["targets"]:
                 for name in re.findall(r"\bsciweek_\w+", target["expr"]):
                     assert name in exported, f"{path.name}: {panel['title']} queries {name}, which nothing exports"
+
+
+def test_topology_is_declared_before_any_service_starts(services: dict[str, dict[str, Any]]) -> None:
+    topology = services["topology"]
+    assert topology["command"] == ["sciweek", "topology"]
+    assert topology["restart"] == "no"
+    assert topology["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    for name in SERVICES:
+        assert services[name]["depends_on"]["topology"]["condition"] == "service_completed_successfully", name

@@ -21,7 +21,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes=ROUTES,
         ensure_indexes=store.ensure_indexes,
         jobs={
-            "alert-queue": (3600.0, jobs.declare_alert_queue),
             "deadlines-and-pace": (settings.reporting_job_interval_s, jobs.check_deadlines_and_pace),
             "business-metrics": (settings.reporting_metrics_refresh_s, business.refresh),
         },
