@@ -5,12 +5,18 @@ import json
 import time
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from shared.problems import Problem
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64)]
+Cursor = Annotated[str | None, Query(max_length=500)]
+Limit = Annotated[int, Query(ge=1, le=100)]
 
 
 def etag(version: int) -> str:
@@ -34,6 +40,13 @@ def require_match(if_match: str | None, version: int) -> None:
             detail="内容已被他人修改，请刷新后重试 / modified since you read it",
             current_version=version,
         )
+
+
+def versioned(reply: tuple[int, dict[str, Any]], version_field: str | None = "version") -> JSONResponse:
+    """A use case's (status, body) as JSON, with the ETag of the body's version when it has one."""
+    status, body = reply
+    headers = {"ETag": etag(int(body[version_field]))} if version_field and version_field in body else None
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def encode_cursor(state: dict[str, Any]) -> str:

@@ -6,10 +6,10 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.exhibits.api.common import Admin, IfMatch, versioned
+from services.exhibits.api.common import Admin
 from services.exhibits.service import allocation
 from shared.app import RuntimeDep
-from shared.http import PublicRateLimit
+from shared.http import IfMatch, PublicRateLimit, versioned
 
 router = APIRouter(tags=["allocation 展位分配"])
 

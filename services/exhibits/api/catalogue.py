@@ -5,11 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from starlette.responses import StreamingResponse
 
-from services.exhibits.api.common import Cursor, Limit
 from services.exhibits.service import catalogue
 from services.exhibits.service.catalogue import Filters
 from shared.app import RuntimeDep
-from shared.http import PublicRateLimit
+from shared.http import Cursor, Limit, PublicRateLimit
 
 router = APIRouter(tags=["cloud exhibition 云展厅"])
 

@@ -6,9 +6,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.exhibits.api.common import Admin, Cursor, Limit, Reviewer, ReviewReader, versioned
+from services.exhibits.api.common import Admin, Reviewer, ReviewReader
 from services.exhibits.service import reviews
 from shared.app import RuntimeDep
+from shared.http import Cursor, Limit, versioned
 
 router = APIRouter(tags=["review 评审"])
 DecisionName = Literal["accepted", "rejected", "waitlisted"]

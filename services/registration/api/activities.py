@@ -7,12 +7,11 @@ from fastapi import APIRouter, Depends, File, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.registration.api.common import Cursor, IdempotencyKey, IfMatch, Limit
 from services.registration.service import activities
 from shared.app import RuntimeDep
 from shared.auth import Principal, require_roles
 from shared.contracts.registration import ActivityType
-from shared.http import etag
+from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, etag
 from shared.media import IMAGES, media_response, store_upload
 
 router = APIRouter(prefix="/activities", tags=["activities"])

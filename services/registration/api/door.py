@@ -6,10 +6,11 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.registration.api.common import Cursor, Limit, Operator
+from services.registration.api.common import Operator
 from services.registration.api.public import Booking
 from services.registration.service import bookings, door, opendays
 from shared.app import RuntimeDep
+from shared.http import Cursor, Limit
 from shared.problems import Problem
 
 router = APIRouter(tags=["door"])

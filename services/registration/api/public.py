@@ -7,14 +7,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.registration.api.common import Cursor, IdempotencyKey, Limit
 from services.registration.api.venues import OpenDay
 from services.registration.cache import TtlCache
 from services.registration.service import bookings, opendays
 from services.registration.tickets import qr_png
 from shared.app import RuntimeDep
 from shared.contracts.registration import OrgType, PricePolicy
-from shared.http import PublicRateLimit
+from shared.http import Cursor, IdempotencyKey, Limit, PublicRateLimit
 from shared.problems import Problem
 
 router = APIRouter(prefix="/public", tags=["public"])

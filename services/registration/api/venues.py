@@ -7,11 +7,11 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.registration.api.common import Cursor, IdempotencyKey, IfMatch, Limit, Operator, Reader, Reviewer
+from services.registration.api.common import Operator, Reader, Reviewer
 from services.registration.service import opendays, venues
 from shared.app import RuntimeDep
 from shared.contracts.registration import OrgType, PricePolicy
-from shared.http import etag
+from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, etag
 
 router = APIRouter(tags=["venues"])
 

@@ -8,12 +8,12 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, Field
 
-from services.volunteers.api.common import Body, Commissioner, IdempotencyKey, IfMatch, Reader, reply
+from services.volunteers.api.common import Body, Commissioner, Reader
 from services.volunteers.domain.field import Decline, OpType, Position, VisitReport
 from services.volunteers.service import dispatch, field, photos
 from shared.app import Runtime, RuntimeDep
 from shared.auth import Principal
-from shared.http import decode_cursor, encode_cursor
+from shared.http import IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
 from shared.mongo import utcnow
 from shared.problems import Problem
 
@@ -76,7 +76,7 @@ async def _single(
     if_match: str | None = None,
 ) -> JSONResponse:
     raw = field.RawOperation(key or str(uuid.uuid4()), op_type, assignment_id, device_time or utcnow(), payload)
-    return reply(await field.single_operation(rt, actor, raw, key, if_match))
+    return versioned(await field.single_operation(rt, actor, raw, key, if_match))
 
 
 @router.post("/assignments/{assignment_id}/accept")
