@@ -142,10 +142,11 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 class HttpMiddleware:
     """Correlation id in and out, body size limit, and request metrics by route template."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body_bytes
+        self.max_upload = max_upload_bytes  # multipart bodies (photos, media, import files)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -166,9 +167,10 @@ class HttpMiddleware:
             await send(message)
 
         try:
-            body_receive = await self._within_limit(headers, receive)
+            limit = self.max_upload if headers.get(b"content-type", b"").startswith(b"multipart/") else self.max_body
+            body_receive = await self._within_limit(headers, receive, limit)
             if body_receive is None:
-                too_big = Problem(413, "payload_too_large", detail=f"请求体超过 {self.max_body} 字节")
+                too_big = Problem(413, "payload_too_large", detail=f"请求体超过 {limit} 字节")
                 await problem_response(too_big)(scope, _no_body, send_with_id)
                 return
             await self.app(scope, body_receive, send_with_id)
@@ -179,11 +181,11 @@ class HttpMiddleware:
             self.metrics.http_requests.labels(scope["method"], template, str(status)).inc()
             self.metrics.http_seconds.labels(scope["method"], template).observe(time.perf_counter() - started)
 
-    async def _within_limit(self, headers: dict[bytes, bytes], receive: Receive) -> Receive | None:
-        """`receive` if the body fits (a chunked body is read ahead to find out), else None."""
+    async def _within_limit(self, headers: dict[bytes, bytes], receive: Receive, limit: int) -> Receive | None:
+        """`receive` if the body fits `limit` (a chunked body is read ahead to find out), else None."""
         length = headers.get(b"content-length")
         if length is not None:
-            return receive if not length.isdigit() or int(length) <= self.max_body else None
+            return receive if not length.isdigit() or int(length) <= limit else None
         if b"chunked" not in headers.get(b"transfer-encoding", b""):
             return receive
         chunks: list[bytes] = []
@@ -192,7 +194,7 @@ class HttpMiddleware:
             message = await receive()
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_body:
+            if size > limit:
                 return None
             if not message.get("more_body", False):
                 break
@@ -241,7 +243,12 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app.state.verifier = TokenVerifier(settings)
     app.state.rate_limiter = RateLimiter(settings.public_rate_limit, settings.trust_forwarded_for)
     install_problem_handlers(app)
-    app.add_middleware(HttpMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        HttpMiddleware,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.include_router(_ops_router(metrics))
     app.include_router(spec.router)
     return app

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     jwt_audience: str = "sciweek"
 
     max_body_bytes: int = Field(1_000_000, gt=0)
+    max_upload_bytes: int = Field(25_000_000, gt=0)  # multipart uploads; each route bounds its own files
     public_rate_limit: str = "120/minute"
     trust_forwarded_for: bool = False
     publish_timeout_s: float = Field(5.0, gt=0)
@@ -69,7 +70,7 @@ class Settings(BaseSettings):
     exhibits_aggregate: Literal["mean", "median"] = "mean"
     exhibits_city_cap: int = Field(14, ge=1)  # most booths one city's exhibits may take in a release
     exhibits_public_url: str = "http://127.0.0.1:8002/api/v1/catalogue"  # booth QR codes open <url>/<id>
-    exhibits_media_max_bytes: int = Field(900_000, gt=0)  # under max_body_bytes, which bounds every request
+    exhibits_media_max_bytes: int = Field(20_000_000, gt=0)  # under max_upload_bytes
 
     # --- volunteers (SCIWEEK_…) ---
     volunteers_geofence_m: float = Field(3000.0, gt=0)  # check-ins further than this from the village are flagged
@@ -78,7 +79,7 @@ class Settings(BaseSettings):
     volunteers_sync_cursor_max_age_days: float = Field(30.0, gt=0)  # older change cursors get 410 (full resync)
     volunteers_sync_max_operations: int = Field(200, gt=0)
     volunteers_visit_photos_max: int = Field(10, ge=0)
-    volunteers_visit_photo_max_bytes: int = Field(900_000, gt=0)  # under max_body_bytes, which bounds every request
+    volunteers_visit_photo_max_bytes: int = Field(5_000_000, gt=0)  # under max_upload_bytes
     volunteers_missed_check_s: float = Field(900.0, ge=0)  # how often overdue visits are marked missed; 0 disables it
     volunteers_missed_grace_days: int = Field(2, ge=0)
 
@@ -87,7 +88,7 @@ class Settings(BaseSettings):
     reporting_job_interval_s: float = Field(60.0, gt=0)  # pace checks and deadline reminders
     reporting_stream_poll_s: float = Field(1.0, gt=0)  # how often the live dashboard stream looks for news
     reporting_metrics_refresh_s: float = Field(5.0, gt=0)  # business figures served at /metrics are this fresh
-    reporting_picture_max_bytes: int = Field(900_000, gt=0)  # under max_body_bytes, which bounds every request
+    reporting_picture_max_bytes: int = Field(5_000_000, gt=0)  # under max_upload_bytes
 
     @field_validator("amqp_url")
     @classmethod

@@ -110,3 +110,17 @@ async def test_periodic_jobs_run_and_survive_failures(settings_for: Any) -> None
 
 async def _at_least(items: list[str], n: int) -> bool:
     return len(items) >= n
+
+
+async def test_uploads_have_their_own_body_limit(settings_for: Any) -> None:
+    app = create_volunteers(settings_for("volunteers", max_body_bytes=1000, max_upload_bytes=5000))
+    async with running_service(app) as (_, client):
+        files = {"file": ("photo.jpg", b"\xff\xd8\xff" + b"\x00" * 3000, "image/jpeg")}
+        upload = await client.post("/api/v1/nowhere", files=files)
+        assert upload.status_code == 404  # past the middleware: only the route's own file limit applies
+        as_json = await client.post(
+            "/api/v1/nowhere", content=b"[" + b" " * 3000 + b"]", headers={"content-type": "application/json"}
+        )
+        assert as_json.status_code == 413
+        files = {"file": ("photo.jpg", b"\xff\xd8\xff" + b"\x00" * 6000, "image/jpeg")}
+        assert (await client.post("/api/v1/nowhere", files=files)).status_code == 413
