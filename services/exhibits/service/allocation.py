@@ -15,7 +15,7 @@ from shared.auth import Principal
 from shared.contracts.exhibits import AllocationReleased, BoothAssigned, Placement
 from shared.envelope import new_event
 from shared.http import require_match
-from shared.mongo import Session, utcnow
+from shared.mongo import Document, Session, utcnow
 from shared.outbox import add_to_outbox
 from shared.problems import Problem
 
@@ -104,16 +104,23 @@ async def booths(rt: Runtime) -> dict[str, Any]:
     return {"items": items}
 
 
+async def _working_for_edit(
+    rt: Runtime, session: Session, if_match: str | None
+) -> tuple[Document, dict[str, Candidate]]:
+    """The working allocation an edit is made against (404 without one, 428/412 on If-Match) and the candidates."""
+    doc = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
+    if doc is None:
+        raise Problem(404, "no_proposal", detail="尚无分配方案，请先生成 / no proposal yet: create one first")
+    require_match(if_match, doc["version"])
+    return doc, await candidates(rt, session)
+
+
 async def move(rt: Runtime, exhibit_id: str, booth_id: str | None, actor: Principal, if_match: str | None) -> Reply:
     """Move an exhibit to a booth (or off the plan) by hand; refused if the result breaks a hard constraint."""
     the_hall = hall(rt)
 
     async def txn(session: Session) -> Reply:
-        doc = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
-        if doc is None:
-            raise Problem(404, "no_proposal", detail="尚无分配方案，请先生成 / no proposal yet: create one first")
-        require_match(if_match, doc["version"])
-        pool = await candidates(rt, session)
+        doc, pool = await _working_for_edit(rt, session, if_match)
         if exhibit_id not in pool:
             raise Problem(409, "not_allocatable", detail="展品未录用或无实物 / not an accepted physical exhibit")
         placements = dict(doc["placements"])
@@ -149,11 +156,7 @@ async def release(rt: Runtime, changelog: str, actor: Principal, if_match: str |
     the_hall = hall(rt)
 
     async def txn(session: Session) -> Reply:
-        doc = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
-        if doc is None:
-            raise Problem(404, "no_proposal", detail="尚无分配方案，请先生成 / no proposal yet: create one first")
-        require_match(if_match, doc["version"])
-        pool = await candidates(rt, session)
+        doc, pool = await _working_for_edit(rt, session, if_match)
         placements = {e: b for e, b in doc["placements"].items() if e in pool}
         dropped = sorted(set(doc["placements"]) - set(placements))
         problems = allocation.violations(placements, pool, the_hall)
