@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 from shared.problems import Problem
 from shared.settings import Settings
 
-Role = Literal["admin", "city", "venue", "exhibitor", "reviewer", "volunteer"]
-ROLES: tuple[Role, ...] = ("admin", "city", "venue", "exhibitor", "reviewer", "volunteer")
+Role = Literal["admin", "city", "unit", "venue", "exhibitor", "reviewer", "volunteer"]
+ROLES: tuple[Role, ...] = ("admin", "city", "unit", "venue", "exhibitor", "reviewer", "volunteer")
 
 
 class Principal(BaseModel):
@@ -28,6 +28,10 @@ class Principal(BaseModel):
     def may_act_for_city(self, city_code: str) -> bool:
         """Admin everywhere; a city coordinator only in their own city."""
         return self.role == "admin" or (self.role == "city" and self.city == city_code)
+
+    def may_act_for_unit(self, unit_code: str) -> bool:
+        """Admin everywhere; a supporting unit's liaison only for their own unit (the `org` claim)."""
+        return self.role == "admin" or (self.role == "unit" and self.org == unit_code)
 
 
 class TokenVerifier:
@@ -54,6 +58,8 @@ class TokenVerifier:
             raise Problem(401, "invalid_token", detail=f"令牌无效 / invalid token: {type(exc).__name__}") from exc
         if principal.role == "city" and not principal.city:
             raise Problem(401, "invalid_token", detail="city role requires a `city` claim")
+        if principal.role == "unit" and not principal.org:
+            raise Problem(401, "invalid_token", detail="unit role requires an `org` claim")
         return principal
 
 

@@ -116,6 +116,8 @@ def token(args: argparse.Namespace) -> None:
     venues = [v for v in (args.venues or "").split(",") if v]
     if args.role == "city" and not args.city:
         sys.exit("--city is required for --role city")
+    if args.role == "unit" and not args.org:
+        sys.exit("--org is required for --role unit")
     print(
         mint_token(
             settings,
@@ -162,6 +164,8 @@ def rebuild(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from shared.auth import ROLES
+
     parser = argparse.ArgumentParser(prog="sciweek", description="sciweek 科技活动周运营平台")
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -177,9 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     p_topology.set_defaults(run=topology)
 
     p_token = commands.add_parser("token", help="mint a development JWT")
-    p_token.add_argument(
-        "--role", required=True, choices=["admin", "city", "venue", "exhibitor", "reviewer", "volunteer"]
-    )
+    p_token.add_argument("--role", required=True, choices=ROLES)
     p_token.add_argument("--sub")
     p_token.add_argument("--city")
     p_token.add_argument("--venues", help="comma-separated venue ids")

@@ -18,6 +18,17 @@ class City(_Frozen):
     visit_quota: int = Field(ge=0)
 
 
+class Unit(_Frozen):
+    """A supporting unit (有关单位: department, university, institute) that sends its own summary.
+
+    `code` is the organisation id its people carry in their tokens (`org`) and exhibits carry as `org_id`.
+    """
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,63}$")
+    name: str
+    name_en: str
+
+
 class Zone(_Frozen):
     id: int
     name: str
@@ -48,7 +59,7 @@ class TargetSpec(_Frozen):
 
     id: str = Field(pattern=r"^[a-z0-9_:.-]{1,64}$")
     metric: str
-    scope: str = "province"  # "province", "city:<code>", "zone:<id>", "day:<date>"
+    scope: str = "province"  # "province", "city:<code>", "zone:<id>", "day:<date>", "unit:<code>"
     value: float = Field(gt=0)
     due: date
     start: date | None = None  # the linear schedule runs from here (default: the programme's start)
@@ -64,6 +75,7 @@ class Targets(_Frozen):
 class Deadlines(_Frozen):
     city_summary: date
     provincial_summary: date
+    unit_summary: date | None = None  # supporting units' summaries (default: the city_summary day)
     lock_after_days: int = Field(7, ge=0)  # summaries lock this many days after their due day
     reminder_days: list[int] = Field(default_factory=lambda: [3, 1])
 
@@ -87,6 +99,7 @@ class Programme(_Frozen):
     exhibition: Exhibition
     activities: list[Activity] = Field(default_factory=list)
     cities: list[City] = Field(min_length=1)
+    units: list[Unit] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> "Programme":
@@ -95,6 +108,9 @@ class Programme(_Frozen):
         codes = [c.code for c in self.cities]
         if len(set(codes)) != len(codes):
             raise ValueError("duplicate city code")
+        units = [u.code for u in self.units]
+        if len(set(units)) != len(units) or "province" in units:
+            raise ValueError("duplicate (or reserved) unit code")
         if sum(c.visit_quota for c in self.cities) != self.targets.commissioner_visits:
             raise ValueError("cities' visit_quota must add up to targets.commissioner_visits")
         return self
@@ -102,6 +118,10 @@ class Programme(_Frozen):
     def city(self, code: str) -> City | None:
         """The city with this division code, or None."""
         return next((c for c in self.cities if c.code == code), None)
+
+    def unit(self, code: str) -> Unit | None:
+        """The supporting unit with this code, or None."""
+        return next((u for u in self.units if u.code == code), None)
 
 
 def load_programme(path: Path) -> Programme:

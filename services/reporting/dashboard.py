@@ -41,7 +41,8 @@ async def dashboard(rt: Runtime, principal: Principal, now: datetime) -> dict[st
     zones = rt.programme.exhibition.zones
     scopes = [city_scope(c.code) for c in cities] + [day_scope(d) for d in days] + [zone_scope(z.id) for z in zones]
     rows = await store.counters(rt.db, scopes)
-    board = await summaries.board(rt, now, [city_scope(c.code) for c in cities])
+    board = await summaries.board(rt, now, [a for a in summaries.cities(rt) if principal.may_act_for_city(a.code)])
+    units = await summaries.board(rt, now, [a for a in summaries.units(rt) if principal.may_act_for_unit(a.code)])
     shown = [t for t in await targets.all_targets(rt) if targets.visible(principal, t.scope)]
     return {
         **await headline(rt, now),
@@ -59,7 +60,7 @@ async def dashboard(rt: Runtime, principal: Principal, now: datetime) -> dict[st
             for z in zones
         ],
         "calendar": await calendar(rt, [c.code for c in cities]),
-        "deadlines": [{"city_code": c.code, "name": c.name, **b} for c, b in zip(cities, board, strict=True)],
+        "deadlines": board + units,
     }
 
 

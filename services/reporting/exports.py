@@ -1,4 +1,4 @@
-"""Exports: every dashboard table as XLSX (openpyxl), and the city and provincial summaries as PDF (reportlab)."""
+"""Exports: every dashboard table as XLSX (openpyxl); the city, unit and provincial summaries as PDF (reportlab)."""
 
 import io
 from collections.abc import Iterable, Sequence
@@ -76,14 +76,16 @@ def xlsx_of_dashboard(data: dict[str, Any]) -> bytes:
             ],
         ),
         "截止 deadlines": (
-            ["城市代码 / code", "城市 / city", "截止 / due", "状态 / status", "锁定 / locked", "提交时间 / submitted"],
-            [
-                [d["city_code"], d["name"], d["due"], d["status"], d["locked"], _when(d["submitted_at"])]
-                for d in data["deadlines"]
-            ],
+            ["代码 / code", "名称 / name", "截止 / due", "状态 / status", "锁定 / locked", "提交 / submitted"],
+            [_deadline_row(d) for d in data["deadlines"]],
         ),
     }
     return xlsx_bytes(sheets)
+
+
+def _deadline_row(d: dict[str, Any]) -> list[Any]:
+    code = d.get("city_code") or d.get("unit_code")
+    return [code, d["name"], d["due"], d["status"], d["locked"], _when(d["submitted_at"])]
 
 
 def _when(value: datetime | None) -> str:
@@ -140,10 +142,10 @@ def _header(summary: dict[str, Any], styles: dict[str, ParagraphStyle]) -> list[
     return [Paragraph(escape(line), styles["body"])]
 
 
-def city_pdf(programme_name: str, city_name: str, summary: dict[str, Any], pictures: list[bytes]) -> bytes:
-    """A city's summary: its numbers, its narrative and its pictures."""
+def summary_pdf(programme_name: str, author_name: str, summary: dict[str, Any], pictures: list[bytes]) -> bytes:
+    """A city's or unit's summary: its numbers, its narrative and its pictures."""
     s = _styles()
-    story: list[Any] = [Paragraph(escape(f"{programme_name} {city_name}市工作总结"), s["title"])]
+    story: list[Any] = [Paragraph(escape(f"{programme_name} {author_name}工作总结"), s["title"])]
     story += _header(summary, s)
     story += [Paragraph("一、主要数据 / Key figures", s["h2"]), _numbers_table(summary["numbers"])]
     story += [Paragraph("二、工作总结 / Narrative", s["h2"]), *_paragraphs(summary["narrative"], s["body"])]
@@ -157,8 +159,10 @@ def city_pdf(programme_name: str, city_name: str, summary: dict[str, Any], pictu
     return _render(story)
 
 
-def provincial_pdf(programme_name: str, summary: dict[str, Any], cities: list[dict[str, Any]]) -> bytes:
-    """The provincial summary: province-wide numbers, then each city's summary or a placeholder."""
+def provincial_pdf(
+    programme_name: str, summary: dict[str, Any], cities: list[dict[str, Any]], units: list[dict[str, Any]]
+) -> bytes:
+    """The provincial summary: province-wide numbers, then each city's and unit's summary or a placeholder."""
     s = _styles()
     story: list[Any] = [Paragraph(escape(f"{programme_name} 全区工作总结"), s["title"])]
     story += _header(summary, s)
@@ -168,6 +172,11 @@ def provincial_pdf(programme_name: str, summary: dict[str, Any], cities: list[di
     for city in cities:
         title = f"{city['name']}（{STATUS[city['status']]}）· 完成走访 {city['numbers']['completed']}"
         story += [Paragraph(escape(title), s["h2"]), *_paragraphs(city["narrative"], s["body"])]
+    if units:
+        story.append(Paragraph("四、有关单位总结 / Supporting units' summaries", s["h2"]))
+    for unit in units:
+        title = f"{unit['name']}（{STATUS[unit['status']]}）· 入选展项 {unit['numbers']['exhibits_accepted']}"
+        story += [Paragraph(escape(title), s["h2"]), *_paragraphs(unit["narrative"], s["body"])]
     return _render(story)
 
 

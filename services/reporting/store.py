@@ -19,7 +19,7 @@ from shared.mongo import Document, Session
 ENTITIES = "entities"  # one document per visit, venue, open day, booking, exhibit: its merged state
 ACTIVITIES = "activities"  # the themed activities' states, apart: the calendar lists them on every dashboard read
 ENTITY_COLLECTIONS = (ENTITIES, ACTIVITIES)
-COUNTERS = "counters"  # one document per scope ("province", "city:450100", "day:2020-08-24", "zone:2")
+COUNTERS = "counters"  # one document per scope ("province", "city:450100", "day:2020-08-24", "zone:2", "unit:gxu")
 SUMMARIES = "summaries"
 TARGETS = "targets"  # targets an admin added (the programme's own come from configuration)
 TARGET_STATE = "target_state"  # whether each target was behind pace at the last check

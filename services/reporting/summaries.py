@@ -1,14 +1,16 @@
-"""Use cases of the city and provincial summaries: draft, edit, pictures, submit, exceptions, reminders."""
+"""Use cases of the summaries (cities, supporting units, the province): draft, edit, pictures, submit,
+exceptions, reminders, the deadline board and the provincial compilation."""
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.reporting import store
 from services.reporting.domain import deadlines
 from services.reporting.domain.deadlines import Deadline
-from services.reporting.domain.projection import PROVINCE, city_scope
+from services.reporting.domain.projection import PROVINCE, city_scope, unit_scope
 from shared.app import Runtime
 from shared.contracts.reporting import SummaryReminder
 from shared.envelope import new_event
@@ -41,15 +43,51 @@ SUMMARY_NUMBERS = (
     "exhibits_accepted",
     "exhibits_placed",
 )
+# a supporting unit's numbers: what the events attribute to its organisation (its exhibits)
+UNIT_NUMBERS = ("exhibits_submitted", "exhibits_accepted", "exhibits_confirmed", "exhibits_placed", "area_used_dm2")
 
 
-def scope_of(city_code: str | None) -> str:
-    return city_scope(city_code) if city_code else PROVINCE
+@dataclass(frozen=True)
+class Author:
+    """Who owes a summary: a city, a supporting unit, or the province."""
+
+    kind: Literal["city", "unit", "province"]
+    code: str
+    name: str  # as printed in titles: "南宁市", "广西大学", "全区"
+
+    @property
+    def scope(self) -> str:
+        if self.kind == "province":
+            return PROVINCE
+        return city_scope(self.code) if self.kind == "city" else unit_scope(self.code)
+
+    def row(self) -> dict[str, str]:
+        """How the author is named in a table row (`city_code` or `unit_code`, the name, the scope)."""
+        code = {} if self.kind == "province" else {f"{self.kind}_code": self.code}
+        return code | {"name": self.name, "scope": self.scope}
+
+
+PROVINCIAL = Author("province", "", "全区")
+
+
+def cities(rt: Runtime) -> list[Author]:
+    return [Author("city", c.code, f"{c.name}市") for c in rt.programme.cities]
+
+
+def units(rt: Runtime) -> list[Author]:
+    return [Author("unit", u.code, u.name) for u in rt.programme.units]
+
+
+def is_unit(scope: str) -> bool:
+    return scope.startswith("unit:")
 
 
 def deadline_for(rt: Runtime, scope: str) -> Deadline:
     d = rt.programme.deadlines
-    due = d.provincial_summary if scope == PROVINCE else d.city_summary
+    if scope == PROVINCE:
+        due = d.provincial_summary
+    else:
+        due = (d.unit_summary or d.city_summary) if is_unit(scope) else d.city_summary
     return Deadline(due, rt.programme.timezone, d.lock_after_days, tuple(d.reminder_days))
 
 
@@ -79,7 +117,7 @@ async def view(rt: Runtime, scope: str, now: datetime) -> dict[str, Any]:
 
 async def live_numbers(db: AsyncDatabase[Document], scope: str) -> dict[str, int]:
     metrics = (await store.counters(db, [scope]))[scope]
-    return {name: metrics.get(name, 0) for name in SUMMARY_NUMBERS}
+    return {name: metrics.get(name, 0) for name in (UNIT_NUMBERS if is_unit(scope) else SUMMARY_NUMBERS)}
 
 
 async def edit(rt: Runtime, scope: str, now: datetime, if_match: str | None, narrative: str) -> None:
@@ -150,18 +188,30 @@ async def grant_exception(rt: Runtime, scope: str, until: datetime, by: str) -> 
 
 
 def all_scopes(rt: Runtime) -> list[str]:
-    return [city_scope(c.code) for c in rt.programme.cities] + [PROVINCE]
+    return [a.scope for a in cities(rt) + units(rt)] + [PROVINCE]
 
 
-async def board(rt: Runtime, now: datetime, scopes: list[str]) -> list[dict[str, Any]]:
+async def compiled(rt: Runtime, now: datetime, authors: list[Author]) -> list[dict[str, Any]]:
+    """Each author's summary as the provincial summary prints it (a placeholder for one not submitted)."""
+    rows = []
+    for author in authors:
+        row = await view(rt, author.scope, now)
+        if row["submitted_at"] is None:
+            row["narrative"] = f"（{author.name}总结未提交 / summary not submitted）"
+        rows.append(author.row() | row)
+    return rows
+
+
+async def board(rt: Runtime, now: datetime, authors: list[Author]) -> list[dict[str, Any]]:
     """One row per expected summary: due date, status, locked (one read of the small summaries collection)."""
+    scopes = [a.scope for a in authors]
     docs = {d["_id"]: d async for d in rt.db[store.SUMMARIES].find({"_id": {"$in": scopes}})}
     rows = []
-    for scope in scopes:
-        doc, deadline = docs.get(scope), deadline_for(rt, scope)
+    for author in authors:
+        doc, deadline = docs.get(author.scope), deadline_for(rt, author.scope)
         rows.append(
-            {
-                "scope": scope,
+            author.row()
+            | {
                 "due": deadline.due,
                 "status": deadlines.status(doc, deadline, now),
                 "locked": deadlines.is_locked(doc, deadline, now),

@@ -65,6 +65,7 @@ class BoothAssigned(Contract):
     booth_id: str
     zone: int
     city_code: CityCode | None = None
+    org_id: str | None = None  # the exhibiting organisation (added in place: optional, so v1 still reads)
     area_m2: float = Field(ge=0)
     release: int = Field(ge=1)
 
@@ -76,6 +77,7 @@ class Placement(Contract):
     booth_id: str
     zone: int
     city_code: CityCode | None = None
+    org_id: str | None = None  # the exhibiting organisation (added in place: optional, so v1 still reads)
     area_m2: float = Field(ge=0)
 
 

@@ -100,13 +100,18 @@ async def tap(runtime: Runtime, *bindings: str) -> aio_pika.abc.AbstractQueue:
     return queue
 
 
-async def received_types(queue: aio_pika.abc.AbstractQueue, n: int) -> list[str]:
-    """The types of the first `n` messages on `queue` (waits up to 15 s for them)."""
-    types: list[str] = []
+async def received(queue: aio_pika.abc.AbstractQueue, n: int) -> list[dict[str, Any]]:
+    """The first `n` event envelopes on `queue` (waits up to 15 s for them)."""
+    envelopes: list[dict[str, Any]] = []
     async with queue.iterator(timeout=15) as messages:
         async for message in messages:
             await message.ack()
-            types.append(json.loads(message.body)["type"])
-            if len(types) == n:
+            envelopes.append(json.loads(message.body))
+            if len(envelopes) == n:
                 break
-    return types
+    return envelopes
+
+
+async def received_types(queue: aio_pika.abc.AbstractQueue, n: int) -> list[str]:
+    """The types of the first `n` messages on `queue`."""
+    return [envelope["type"] for envelope in await received(queue, n)]

@@ -12,7 +12,7 @@ from services.exhibits.main import create_app
 from services.exhibits.service.allocation import candidates, hall
 from services.exhibits.store import SUBMISSIONS
 from shared.testing import running_service
-from tests.exhibits.conftest import Auth, Flow, exhibit, received_types, tap
+from tests.exhibits.conftest import Auth, Flow, exhibit, received, tap
 from tests.exhibits.seed import accepted_doc
 from tests.exhibits.seed import candidates as seeded
 
@@ -119,8 +119,13 @@ async def test_propose_move_release_and_qr(settings_for: Callable[..., Any], aut
         v1 = await client.post("/api/v1/allocation/releases", json={"changelog": "首版"}, headers=admin)
         assert v1.status_code == 201, v1.text
         assert (v1.json()["release"], v1.json()["placed"], v1.json()["changelog"]) == (1, 4, "首版 (+4 −0 ↔0)")
-        published = await received_types(queue, 5)
-        assert sorted(published) == ["exhibits.allocation.released.v1"] + ["exhibits.booth.assigned.v1"] * 4
+        published = await received(queue, 5)
+        assert (
+            sorted(e["type"] for e in published)
+            == ["exhibits.allocation.released.v1"] + ["exhibits.booth.assigned.v1"] * 4
+        )
+        placements = next(e for e in published if e["type"] == "exhibits.allocation.released.v1")["data"]["placements"]
+        assert len(placements) == 4 and {p["org_id"] for p in placements} == {"gxu"}  # reporting counts per unit
 
         back = await client.post(moves, json={"exhibit_id": second, "booth_id": "1A02"}, headers=admin)
         admin["If-Match"] = back.headers["etag"]

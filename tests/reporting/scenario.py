@@ -143,7 +143,12 @@ def exhibits() -> list[Envelope]:
     def release(number: int, placed: list[tuple[dict[str, Any], float]]) -> Envelope:
         placements = [
             ex.Placement(
-                exhibit_id=f["exhibit_id"], booth_id=f"B{i}", zone=f["zone"], city_code=f["city_code"], area_m2=a
+                exhibit_id=f["exhibit_id"],
+                booth_id=f"B{i}",
+                zone=f["zone"],
+                city_code=f["city_code"],
+                org_id=f["org_id"],
+                area_m2=a,
             )
             for i, (f, a) in enumerate(placed)
         ]
@@ -206,6 +211,9 @@ EXPECTED = {
     "city:450100": {"planned": 2, "completed": 1, "households_reached": 1, "consultations": 1, "trainees": 1}
     | {"books": 1, "venues_registered": 1},
     "zone:1": {"exhibits_submitted": 1, "exhibits_accepted": 1},
+    # 广西大学 (a supporting unit) submitted all three exhibits, from Guilin and as a provincial unit
+    "unit:gxu": {"exhibits_submitted": 3, "exhibits_accepted": 2, "exhibits_confirmed": 1, "exhibits_rejected": 1}
+    | {"exhibits_placed": 1, "area_used_dm2": 900},
     "zone:2": {"exhibits_submitted": 2, "exhibits_accepted": 1, "exhibits_confirmed": 1, "exhibits_rejected": 1}
     | {"exhibits_placed": 1, "area_used_dm2": 900},
 }

@@ -94,5 +94,10 @@ async def test_xlsx_and_pdf_exports_contain_the_numbers(settings_for: Any, auth:
         provincial = await client.get("/api/v1/exports/summaries/province.pdf", headers=admin)
         text = pdf_text(provincial.content)
         assert "全区工作总结" in text and "完成走访 / visits completed 2 " in text
-        assert "南宁市总结未提交" in text and "桂林（未到期 / pending）· 完成走访 1 " in text
+        assert "南宁市总结未提交" in text and "桂林市（未到期 / pending）· 完成走访 1 " in text
+        assert "有关单位总结" in text and "广西大学（未到期 / pending）· 入选展项 2 " in text
         assert (await client.get("/api/v1/exports/summaries/province.pdf", headers=guilin)).status_code == 403
+
+        unit = await client.get("/api/v1/exports/summaries/gxu.pdf", headers=auth("unit", org="gxu"))
+        text = pdf_text(unit.content)
+        assert "广西大学工作总结" in text and "入选展项 / exhibits accepted 2 " in text

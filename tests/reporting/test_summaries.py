@@ -83,8 +83,56 @@ async def test_on_time_late_missing_locked_and_exception(settings_for: Any, auth
 
 async def test_reminders_three_days_and_one_day_before_are_announced_once(settings_for: Any) -> None:
     async with running_service(create_app(settings_for("reporting"))) as (runtime, _):
-        assert await summaries.send_reminders(runtime, at(5)) == 14  # every city, 3 days before 8 Sep
+        owing = len(runtime.programme.cities) + len(runtime.programme.units)
+        assert owing == 14 + 5
+        assert await summaries.send_reminders(runtime, at(5)) == owing  # every city and unit, 3 days before 8 Sep
         assert await summaries.send_reminders(runtime, at(5, 8)) == 0
         assert await summaries.send_reminders(runtime, at(14)) == 1  # the province, 1 day before 15 Sep
         entries = await runtime.db[OUTBOX].find({"type": "reporting.summary.reminder.v1"}).to_list()
-        assert sorted(e["envelope"]["data"]["days_left"] for e in entries) == [1] + [3] * 14
+        assert sorted(e["envelope"]["data"]["days_left"] for e in entries) == [1] + [3] * owing
+        assert {"unit:gxu", "city:450100"} <= {e["envelope"]["data"]["scope"] for e in entries}
+
+
+async def test_a_supporting_unit_writes_its_own_summary_prefilled_with_its_exhibits(
+    settings_for: Any, auth: Any
+) -> None:
+    app = create_app(settings_for("reporting"))
+    admin, gxu = auth("admin"), auth("unit", org="gxu")
+    async with running_service(app) as (runtime, client):
+        await publish(runtime, scenario.exhibits())
+        await settled(runtime, 10, 10)
+        app.state.clock.fixed = at(7)
+
+        draft = await client.get("/api/v1/summaries/gxu", headers=gxu)
+        assert draft.status_code == 200 and draft.json()["status"] == "pending"
+        assert draft.json()["numbers"] == {
+            "exhibits_submitted": 3,
+            "exhibits_accepted": 2,
+            "exhibits_confirmed": 1,
+            "exhibits_placed": 1,
+            "area_used_dm2": 900,
+        }
+        for other in ("gxmu", "nosuch", NANNING):  # another unit, no unit, a city: all look alike
+            assert (await client.get(f"/api/v1/summaries/{other}", headers=gxu)).status_code == 404
+        assert (await client.get("/api/v1/summaries/Bad%20Code", headers=admin)).status_code == 422
+        assert (await client.get("/api/v1/dashboard", headers=gxu)).status_code == 403
+
+        edit = {**gxu, "If-Match": draft.headers["etag"]}
+        text = {"narrative": "广西大学参展科技抗疫成果三项。"}
+        assert (await client.put("/api/v1/summaries/gxu", json=text, headers=edit)).status_code == 204
+        submitted = await client.post("/api/v1/summaries/gxu/submit", headers={**gxu, "Idempotency-Key": "u-1"})
+        assert submitted.json()["status"] == "on_time"
+        app.state.clock.fixed = at(10)
+        late = await client.post("/api/v1/summaries/gxmu/submit", headers=auth("unit", org="gxmu"))
+        assert late.json()["status"] == "late"
+
+        mine = (await client.get("/api/v1/deadlines", headers=gxu)).json()
+        assert mine["cities"] == [] and [(r["unit_code"], r["status"]) for r in mine["units"]] == [("gxu", "on_time")]
+        board = (await client.get("/api/v1/deadlines", headers=admin)).json()
+        assert len(board["units"]) == 5 and board["unit_rates"] == {"completeness": 2 / 5, "timeliness": 1 / 5}
+        assert board["completeness"] == 0  # the cities' rates are their own
+
+        province = (await client.get("/api/v1/summaries/province", headers=admin)).json()
+        units = {u["unit_code"]: u for u in province["units"]}
+        assert units["gxu"]["narrative"] == text["narrative"] and units["gxu"]["numbers"]["exhibits_accepted"] == 2
+        assert "广西科学院总结未提交" in units["gxas"]["narrative"]

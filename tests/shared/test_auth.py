@@ -60,6 +60,10 @@ def test_unknown_role_and_city_role_without_city_are_rejected() -> None:
     no_city = claims()
     del no_city["city"]
     assert rejected(jwt.encode(no_city, SECRET)) == "invalid_token"
+    assert rejected(jwt.encode(claims(role="unit"), SECRET)) == "invalid_token"  # a unit's liaison needs `org`
+    liaison = TokenVerifier(SETTINGS).verify(jwt.encode(claims(role="unit", org="gxu"), SECRET))
+    assert liaison.may_act_for_unit("gxu") and not liaison.may_act_for_unit("gxmu")
+    assert not liaison.may_act_for_city("450100")
 
 
 def test_cli_mints_a_usable_token(capsys: pytest.CaptureFixture[str]) -> None:

@@ -40,6 +40,7 @@ class Candidate:
     power_kw: float
     network: bool
     score: float
+    org_id: str | None = None  # the exhibiting organisation (reported with its placement)
 
 
 @dataclass(frozen=True)

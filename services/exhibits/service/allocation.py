@@ -35,13 +35,14 @@ def candidate(doc: dict[str, Any]) -> Candidate:
         power_kw=obj["power_kw"],
         network=obj["network"],
         score=doc.get("score") or 0.0,
+        org_id=doc.get("org_id"),
     )
 
 
 async def candidates(rt: Runtime, session: Session | None = None) -> dict[str, Candidate]:
     """Accepted or confirmed exhibits with a physical object, by id."""
     query = {"status": {"$in": ["accepted", "confirmed"]}, "physical_object": {"$ne": None}}
-    fields = {"zone": 1, "city_code": 1, "industry": 1, "physical_object": 1, "score": 1}
+    fields = {"zone": 1, "city_code": 1, "industry": 1, "physical_object": 1, "score": 1, "org_id": 1}
     return {d["_id"]: candidate(d) async for d in rt.db[SUBMISSIONS].find(query, fields, session=session)}
 
 
@@ -195,7 +196,12 @@ async def _release_events(
     number = record["_id"]
     placements = [
         Placement(
-            exhibit_id=e, booth_id=b, zone=pool[e].zone, city_code=pool[e].city_code, area_m2=the_hall.booths[b].size_m2
+            exhibit_id=e,
+            booth_id=b,
+            zone=pool[e].zone,
+            city_code=pool[e].city_code,
+            org_id=pool[e].org_id,
+            area_m2=the_hall.booths[b].size_m2,
         )
         for e, b in sorted(record["placements"].items())
     ]

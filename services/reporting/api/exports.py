@@ -1,13 +1,12 @@
-"""Exports: XLSX of every dashboard table; PDF of the city and provincial summaries."""
+"""Exports: XLSX of every dashboard table; PDF of the city, unit and provincial summaries."""
 
 from fastapi import APIRouter, Response
 from gridfs.errors import NoFile
 
 from services.reporting import dashboard, exports, summaries
-from services.reporting.api.access import Admin, CityCode, Reader, check_city
-from services.reporting.api.summaries import compiled_cities
+from services.reporting.api.access import Admin, AuthorCode, Reader, Writer, author_of
 from services.reporting.clock import NowDep
-from services.reporting.domain.projection import PROVINCE, city_scope
+from services.reporting.domain.projection import PROVINCE
 from shared.app import RuntimeDep
 from shared.media import bucket
 
@@ -30,15 +29,17 @@ async def dashboard_xlsx(rt: RuntimeDep, principal: Reader, now: NowDep) -> Resp
 async def provincial_pdf(rt: RuntimeDep, principal: Admin, now: NowDep) -> Response:
     """省级总结 PDF / The provincial summary as PDF."""
     summary = await summaries.view(rt, PROVINCE, now)
-    body = exports.provincial_pdf(rt.programme.name, summary, await compiled_cities(rt, now))
+    cities = await summaries.compiled(rt, now, summaries.cities(rt))
+    units = await summaries.compiled(rt, now, summaries.units(rt))
+    body = exports.provincial_pdf(rt.programme.name, summary, cities, units)
     return _download(body, "application/pdf", "province-summary.pdf")
 
 
-@router.get("/summaries/{city_code}.pdf")
-async def city_pdf(rt: RuntimeDep, principal: Reader, now: NowDep, city_code: CityCode) -> Response:
-    """市级总结 PDF / A city's summary as PDF, with its pictures."""
-    check_city(principal, city_code, {c.code for c in rt.programme.cities})
-    scope = city_scope(city_code)
+@router.get("/summaries/{code}.pdf")
+async def author_pdf(rt: RuntimeDep, principal: Writer, now: NowDep, code: AuthorCode) -> Response:
+    """市级或单位总结 PDF / A city's or unit's summary as PDF, with its pictures."""
+    author = author_of(rt, principal, code)
+    scope = author.scope
     summary = await summaries.view(rt, scope, now)
     pictures = []
     for picture_id in summary["pictures"]:
@@ -47,7 +48,6 @@ async def city_pdf(rt: RuntimeDep, principal: Reader, now: NowDep, city_code: Ci
         except NoFile:
             continue
         pictures.append(await stream.read())
-    name = next(c.name for c in rt.programme.cities if c.code == city_code)
     return _download(
-        exports.city_pdf(rt.programme.name, name, summary, pictures), "application/pdf", f"{city_code}-summary.pdf"
+        exports.summary_pdf(rt.programme.name, author.name, summary, pictures), "application/pdf", f"{code}-summary.pdf"
     )

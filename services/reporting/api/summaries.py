@@ -1,4 +1,5 @@
-"""City and provincial summaries: the pre-filled draft, narrative, pictures, submission, exceptions, deadlines."""
+"""Summaries of the cities, the supporting units and the province: the pre-filled draft, narrative, pictures,
+submission, exceptions, deadlines. `{code}` is a city's division code or a unit's code."""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -8,10 +9,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.reporting import summaries
-from services.reporting.api.access import Admin, CityCode, Reader, check_city
+from services.reporting.api.access import Admin, AuthorCode, Writer, author_of
 from services.reporting.clock import NowDep
 from services.reporting.domain import deadlines
-from services.reporting.domain.projection import PROVINCE, city_scope
+from services.reporting.domain.projection import PROVINCE
 from shared.app import RuntimeDep
 from shared.auth import Principal
 from shared.http import etag
@@ -29,9 +30,8 @@ class ExceptionGrant(BaseModel):
     until: AwareDatetime
 
 
-def _scope(rt: RuntimeDep, principal: Principal, city_code: str) -> str:
-    check_city(principal, city_code, {c.code for c in rt.programme.cities})
-    return city_scope(city_code)
+def _scope(rt: RuntimeDep, principal: Principal, code: str) -> str:
+    return author_of(rt, principal, code).scope
 
 
 async def _with_etag(rt: RuntimeDep, scope: str, now: datetime, response: Response) -> dict[str, Any]:
@@ -42,20 +42,11 @@ async def _with_etag(rt: RuntimeDep, scope: str, now: datetime, response: Respon
 
 @router.get("/summaries/province")
 async def provincial_summary(rt: RuntimeDep, principal: Admin, now: NowDep, response: Response) -> dict[str, Any]:
-    """省级总结：汇总各市总结（缺交的留占位）与全省数字 / The provincial summary compiled from the cities'."""
+    """省级总结：汇总各市及有关单位总结（缺交的留占位）与全省数字 / The provincial summary, compiled."""
     body = await _with_etag(rt, PROVINCE, now, response)
-    body["cities"] = await compiled_cities(rt, now)
+    body["cities"] = await summaries.compiled(rt, now, summaries.cities(rt))
+    body["units"] = await summaries.compiled(rt, now, summaries.units(rt))
     return body
-
-
-async def compiled_cities(rt: RuntimeDep, now: datetime) -> list[dict[str, Any]]:
-    rows = []
-    for city in rt.programme.cities:
-        view = await summaries.view(rt, city_scope(city.code), now)
-        if view["submitted_at"] is None:
-            view["narrative"] = f"（{city.name}市总结未提交 / summary not submitted）"
-        rows.append({"city_code": city.code, "name": city.name, **view})
-    return rows
 
 
 @router.put("/summaries/province", status_code=204)
@@ -73,32 +64,32 @@ async def submit_provincial(
     return body
 
 
-@router.get("/summaries/{city_code}")
+@router.get("/summaries/{code}")
 async def city_summary(
-    rt: RuntimeDep, principal: Reader, now: NowDep, city_code: CityCode, response: Response
+    rt: RuntimeDep, principal: Writer, now: NowDep, code: AuthorCode, response: Response
 ) -> dict[str, Any]:
-    """市级总结草稿：预填本市数字，附文字与图片 / A city's summary, pre-filled with its numbers."""
-    return await _with_etag(rt, _scope(rt, principal, city_code), now, response)
+    """市级或单位总结草稿：预填数字，附文字与图片 / A city's or unit's summary, pre-filled with its numbers."""
+    return await _with_etag(rt, _scope(rt, principal, code), now, response)
 
 
-@router.put("/summaries/{city_code}", status_code=204)
+@router.put("/summaries/{code}", status_code=204)
 async def edit_city_summary(
     rt: RuntimeDep,
-    principal: Reader,
+    principal: Writer,
     now: NowDep,
-    city_code: CityCode,
+    code: AuthorCode,
     body: Narrative,
     if_match: Annotated[str | None, Header()] = None,
 ) -> None:
-    await summaries.edit(rt, _scope(rt, principal, city_code), now, if_match, body.narrative)
+    await summaries.edit(rt, _scope(rt, principal, code), now, if_match, body.narrative)
 
 
-@router.put("/summaries/{city_code}/pictures/{picture_id}", status_code=201)
+@router.put("/summaries/{code}/pictures/{picture_id}", status_code=201)
 async def add_picture(
-    rt: RuntimeDep, principal: Reader, now: NowDep, city_code: CityCode, picture_id: PictureId, file: UploadFile
+    rt: RuntimeDep, principal: Writer, now: NowDep, code: AuthorCode, picture_id: PictureId, file: UploadFile
 ) -> dict[str, Any]:
     """Upload a picture under a client-chosen id (a retry stores it once)."""
-    scope = _scope(rt, principal, city_code)
+    scope = _scope(rt, principal, code)
     deadlines.check_editable(await summaries.load(rt.db, scope), summaries.deadline_for(rt, scope), now)
     stored = await store_upload(
         rt.db,
@@ -112,41 +103,48 @@ async def add_picture(
     return {**stored, "id": picture_id}
 
 
-@router.get("/summaries/{city_code}/pictures/{picture_id}")
-async def picture(rt: RuntimeDep, principal: Reader, city_code: CityCode, picture_id: PictureId) -> StreamingResponse:
-    return await media_response(rt.db, f"{_scope(rt, principal, city_code)}/{picture_id}")
+@router.get("/summaries/{code}/pictures/{picture_id}")
+async def picture(rt: RuntimeDep, principal: Writer, code: AuthorCode, picture_id: PictureId) -> StreamingResponse:
+    return await media_response(rt.db, f"{_scope(rt, principal, code)}/{picture_id}")
 
 
-@router.post("/summaries/{city_code}/submit")
+@router.post("/summaries/{code}/submit")
 async def submit_city_summary(
     rt: RuntimeDep,
-    principal: Reader,
+    principal: Writer,
     now: NowDep,
-    city_code: CityCode,
+    code: AuthorCode,
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> dict[str, Any]:
     """提交总结（按时/逾期），截止后锁定 / Submit: on time or late; locked after the expiry."""
-    scope = _scope(rt, principal, city_code)
+    scope = _scope(rt, principal, code)
     _, body = await summaries.submit(rt, scope, now, principal.sub, _key(principal, scope, key))
     return body
 
 
-@router.post("/summaries/{city_code}/exception", status_code=204)
-async def grant_exception(rt: RuntimeDep, principal: Admin, city_code: CityCode, body: ExceptionGrant) -> None:
+@router.post("/summaries/{code}/exception", status_code=204)
+async def grant_exception(rt: RuntimeDep, principal: Admin, code: AuthorCode, body: ExceptionGrant) -> None:
     """管理员开例外：锁定后仍可编辑提交至指定时间 / Let a locked summary be edited and submitted until `until`."""
-    await summaries.grant_exception(rt, _scope(rt, principal, city_code), body.until, principal.sub)
+    await summaries.grant_exception(rt, _scope(rt, principal, code), body.until, principal.sub)
 
 
 @router.get("/deadlines")
-async def deadline_board(rt: RuntimeDep, principal: Reader, now: NowDep) -> dict[str, Any]:
-    """截止看板：各市按时/逾期/缺交，完整率与及时率 / Completeness and timeliness per city."""
-    cities = [c for c in rt.programme.cities if principal.may_act_for_city(c.code)]
-    rows = await summaries.board(rt, now, [city_scope(c.code) for c in cities])
-    for row, city in zip(rows, cities, strict=True):
-        row.update(city_code=city.code, name=city.name)
-    everyone = await summaries.board(rt, now, [city_scope(c.code) for c in rt.programme.cities])
-    province = (await summaries.board(rt, now, [PROVINCE]))[0]
-    return {"cities": rows, "province": province, **deadlines.rates([r["status"] for r in everyone])}
+async def deadline_board(rt: RuntimeDep, principal: Writer, now: NowDep) -> dict[str, Any]:
+    """截止看板：各市、各单位按时/逾期/缺交，完整率与及时率 / Completeness and timeliness per city and unit.
+
+    Rows: the cities and units the caller may see; rates: over all cities (top level) and all units.
+    """
+    all_cities, all_units = summaries.cities(rt), summaries.units(rt)
+    cities = await summaries.board(rt, now, all_cities)
+    units = await summaries.board(rt, now, all_units)
+    province = (await summaries.board(rt, now, [summaries.PROVINCIAL]))[0]
+    return {
+        "cities": [r for r in cities if principal.may_act_for_city(r["city_code"])],
+        "units": [r for r in units if principal.may_act_for_unit(r["unit_code"])],
+        "province": province,
+        **deadlines.rates([r["status"] for r in cities]),
+        "unit_rates": deadlines.rates([r["status"] for r in units]),
+    }
 
 
 def _key(principal: Principal, scope: str, key: str | None) -> str | None:

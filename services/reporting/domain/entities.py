@@ -51,6 +51,11 @@ def zone_scope(zone: int) -> str:
     return f"zone:{zone}"
 
 
+def unit_scope(code: str) -> str:
+    """A supporting unit (an organisation id): its exhibits are counted here too."""
+    return f"unit:{code}"
+
+
 def _newer(state: State, field: str, fact: Fact) -> bool:
     """True (and the stamp recorded) if `fact` is later than the one that last set `field`."""
     stamp_field = f"{field}_at"
@@ -220,7 +225,8 @@ def exhibit_metrics(state: State) -> dict[str, int]:
 
 def _placement(p: dict[str, Any]) -> dict[str, Any]:
     # areas in whole dm² so sums are exact integers whatever the order they are added in
-    return {"zone": int(p["zone"]), "city_code": p.get("city_code"), "area_dm2": round(float(p["area_m2"]) * 100)}
+    area_dm2 = round(float(p["area_m2"]) * 100)
+    return {"zone": int(p["zone"]), "city_code": p.get("city_code"), "org_id": p.get("org_id"), "area_dm2": area_dm2}
 
 
 def merge_allocation(state: State, fact: Fact) -> None:
@@ -251,6 +257,7 @@ def allocation_contribution(state: State) -> Contribution:
     out: Contribution = {}
     for p in effective_placements(state).values():
         scopes = [PROVINCE, zone_scope(p["zone"])] + ([city_scope(p["city_code"])] if p["city_code"] else [])
+        scopes += [unit_scope(p["org_id"])] if p.get("org_id") else []
         for scope in scopes:
             row = out.setdefault(scope, {})
             row["exhibits_placed"] = row.get("exhibits_placed", 0) + 1

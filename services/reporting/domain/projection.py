@@ -29,12 +29,23 @@ from services.reporting.domain.entities import (
     merge_venue,
     merge_visit,
     openday_metrics,
+    unit_scope,
     venue_metrics,
     visit_metrics,
     zone_scope,
 )
 
-__all__ = ["PROVINCE", "Contribution", "Fact", "State", "city_day_scope", "city_scope", "day_scope", "zone_scope"]
+__all__ = [
+    "PROVINCE",
+    "Contribution",
+    "Fact",
+    "State",
+    "city_day_scope",
+    "city_scope",
+    "day_scope",
+    "unit_scope",
+    "zone_scope",
+]
 
 
 # --- the table of entity kinds ----------------------------------------------------------------------
@@ -122,6 +133,8 @@ def contribution(state: State | None) -> Contribution:
             scopes.append(city_day_scope(state["city_code"], day))
     if kind.by_zone and state.get("zone") is not None:
         scopes.append(zone_scope(int(state["zone"])))
+    if state.get("org_id"):
+        scopes.append(unit_scope(state["org_id"]))
     return {scope: dict(metrics) for scope in scopes}
 
 

@@ -73,7 +73,7 @@ function renderDetail(data) {
   ], (a) => a.activity_id);
   fill("deadlines", data.deadlines, (d) => [
     cell(d.name), cell(d.due), cell(STATUS[d.status] || d.status), cell(d.locked ? "已锁定" : ""),
-  ], (d) => d.city_code);
+  ], (d) => d.scope);
   drawCharts(data);
 }
 
