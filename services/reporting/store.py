@@ -24,16 +24,6 @@ SUMMARIES = "summaries"
 TARGETS = "targets"  # targets an admin added (the programme's own come from configuration)
 TARGET_STATE = "target_state"  # whether each target was behind pace at the last check
 EVENTS = "events"
-PROGRESS_COUNTERS = (
-    "planned",
-    "completed",
-    "households_reached",
-    "consultations",
-    "trainees",
-    "books",
-    "venues_registered",
-    "exhibits_submitted",
-)
 
 
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:

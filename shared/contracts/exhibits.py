@@ -58,18 +58,6 @@ class ExhibitConfirmed(ExhibitDecided):
     """The exhibitor confirmed an accepted exhibit will be shown."""
 
 
-class BoothAssigned(Contract):
-    """An exhibit was placed on a booth (by the allocator or by hand) in an allocation release."""
-
-    exhibit_id: str
-    booth_id: str
-    zone: int
-    city_code: CityCode | None = None
-    org_id: str | None = None  # the exhibiting organisation (added in place: optional, so v1 still reads)
-    area_m2: float = Field(ge=0)
-    release: int = Field(ge=1)
-
-
 class Placement(Contract):
     """One exhibit on one booth in a release."""
 
@@ -79,6 +67,12 @@ class Placement(Contract):
     city_code: CityCode | None = None
     org_id: str | None = None  # the exhibiting organisation (added in place: optional, so v1 still reads)
     area_m2: float = Field(ge=0)
+
+
+class BoothAssigned(Placement):
+    """An exhibit was placed on a booth (by the allocator or by hand) in an allocation release."""
+
+    release: int = Field(ge=1)
 
 
 class AllocationReleased(Contract):

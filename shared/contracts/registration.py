@@ -59,63 +59,47 @@ class OpenDayPublished(Contract):
     sessions: list[SessionSlot] = Field(default_factory=list)
 
 
-class BookingConfirmed(Contract):
-    """A party holds seats in a session."""
+class BookingFacts(Contract):
+    """What every booking event says: which party, how many, at which venue on which day."""
 
     booking_id: str
-    openday_id: str
-    session_id: str
     venue_id: str
     city_code: CityCode
     date: date
     party_size: int = Field(ge=1)
+
+
+class BookingConfirmed(BookingFacts):
+    """A party holds seats in a session."""
+
+    openday_id: str
+    session_id: str
     price_policy: PricePolicy
 
 
-class BookingCancelled(Contract):
+class BookingCancelled(BookingFacts):
     """A confirmed booking was cancelled (by the booker, the operator, or an offer that expired)."""
 
-    booking_id: str
     openday_id: str
     session_id: str
-    venue_id: str
-    city_code: CityCode
-    date: date
-    party_size: int = Field(ge=1)
     cancelled_by: Literal["booker", "operator", "system"]
 
 
-class BookingWaitlisted(Contract):
+class BookingWaitlisted(BookingFacts):
     """A session was full; the party joined its waiting list."""
 
-    booking_id: str
     session_id: str
-    venue_id: str
-    city_code: CityCode
-    date: date
-    party_size: int = Field(ge=1)
 
 
-class BookingPromoted(Contract):
+class BookingPromoted(BookingWaitlisted):
     """Seats freed up and the first waiting party was offered them, until offer_expires_at."""
 
-    booking_id: str
-    session_id: str
-    venue_id: str
-    city_code: CityCode
-    date: date
-    party_size: int = Field(ge=1)
     offer_expires_at: datetime
 
 
-class VisitorCheckedIn(Contract):
+class VisitorCheckedIn(BookingFacts):
     """A booking was checked in at the door (possibly scanned offline and uploaded later)."""
 
-    booking_id: str
-    venue_id: str
-    city_code: CityCode
-    date: date
-    party_size: int = Field(ge=1)
     checked_in_at: datetime
     offline: bool = False
 

@@ -35,7 +35,7 @@ class Progress(Counters):
 
 
 def _pick(metrics: dict[str, int]) -> dict[str, int]:
-    return {name: metrics.get(name, 0) for name in store.PROGRESS_COUNTERS}
+    return {name: metrics.get(name, 0) for name in Counters.model_fields}
 
 
 @router.get("/progress", response_model=Progress)
