@@ -65,7 +65,7 @@ async def submit_provincial(
 
 
 @router.get("/summaries/{code}")
-async def city_summary(
+async def summary(
     rt: RuntimeDep, principal: Writer, now: NowDep, code: AuthorCode, response: Response
 ) -> dict[str, Any]:
     """市级或单位总结草稿：预填数字，附文字与图片 / A city's or unit's summary, pre-filled with its numbers."""
@@ -73,7 +73,7 @@ async def city_summary(
 
 
 @router.put("/summaries/{code}", status_code=204)
-async def edit_city_summary(
+async def edit_summary(
     rt: RuntimeDep,
     principal: Writer,
     now: NowDep,
@@ -109,7 +109,7 @@ async def picture(rt: RuntimeDep, principal: Writer, code: AuthorCode, picture_i
 
 
 @router.post("/summaries/{code}/submit")
-async def submit_city_summary(
+async def submit_summary(
     rt: RuntimeDep,
     principal: Writer,
     now: NowDep,
