@@ -3,14 +3,20 @@
 Run: .venv/bin/python -m bench.reporting [--small 10000] [--large 100000] [--live 3000] [--samples 300]
 (--large 1000000 gives the 1M figure; writing a million events into SecantusDB takes minutes.)
 Needs RabbitMQ at AMQP_URL (a throw-away vhost is created) and the SecantusDB install (./scripts/install).
+SecantusDB stores its data in a temporary directory on disk (deleted at the end), as production's mongod
+does, not ":memory:": in memory every document, index entry and oplog row must fit in the 1 GB WiredTiger
+cache, and past it each write fails with WT_CACHE_FULL, answered as `InternalError` (code 1).
 The stored events beyond the live ones are synthetic but contract-valid, written straight into the
 inbox (the event log) with the projections they produce, as if they had been consumed.
 """
 
 import argparse
 import asyncio
+import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -225,12 +231,18 @@ def main() -> None:
     args = parser.parse_args()
     vhost = RabbitVhost(Settings(service="reporting").amqp_url)
     vhost.create()
-    db = SecantusServer(":memory:")
-    try:
-        r = asyncio.run(run(args, db.start(), vhost.url))
-    finally:
-        db.stop()
-        vhost.delete()
+    with tempfile.TemporaryDirectory(prefix="sciweek-bench-reporting-") as scratch:
+        db = SecantusServer(Path(scratch) / "data", log_path=Path(scratch) / "secantus.log")
+        try:
+            r = asyncio.run(run(args, db.start(), vhost.url))
+        except BaseException:
+            log = Path(scratch) / "secantus.log"
+            if log.exists():  # the server's traceback behind an "internal server error"
+                print(f"--- SecantusDB log (tail) ---\n{log.read_text(errors='replace')[-8000:]}", file=sys.stderr)
+            raise
+        finally:
+            db.stop(timeout_s=120)  # a clean shutdown checkpoints the data written
+            vhost.delete()
     print("\n== baselines (this run) ==")
     print(f"RabbitMQ consume+ack, prefetch 200, no work   {r['raw_consume']:9.0f} msg/s")
     print(f"reporting consumer: apply + inbox + ack       {r['live_consume']:9.0f} events/s")
