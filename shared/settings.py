@@ -121,6 +121,9 @@ class Settings(BaseSettings):
         uses_rsa = any(a.startswith(("RS", "ES")) for a in self.jwt_algorithms)
         if uses_rsa and not self.jwt_public_key:
             raise ValueError("SCIWEEK_JWT_PUBLIC_KEY is required for RS256/ES256")
+        if uses_rsa and not all(a.startswith(("RS", "ES")) for a in self.jwt_algorithms):
+            # one key verifies every allowed algorithm: HMAC next to a public key invites algorithm confusion
+            raise ValueError("SCIWEEK_JWT_ALGORITHMS must not mix HS* with RS256/ES256")
         if not uses_rsa and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("SCIWEEK_JWT_SECRET must be at least 32 bytes for HMAC signing")
         if not self.programme_file.is_file():

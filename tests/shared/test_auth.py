@@ -1,10 +1,15 @@
 """Token verification: algorithm allow-list, required claims, roles."""
 
+import base64
+import hmac
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from shared.auth import TokenVerifier, mint_token
 from shared.problems import Problem
@@ -64,6 +69,28 @@ def test_unknown_role_and_city_role_without_city_are_rejected() -> None:
     liaison = TokenVerifier(SETTINGS).verify(jwt.encode(claims(role="unit", org="gxu"), SECRET))
     assert liaison.may_act_for_unit("gxu") and not liaison.may_act_for_unit("gxmu")
     assert not liaison.may_act_for_city("450100")
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_production_keys_verify_asymmetric_tokens_and_refuse_hmac_forgeries(algorithm: str) -> None:
+    key = rsa.generate_private_key(65537, 2048) if algorithm == "RS256" else ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    settings = Settings(service="reporting", jwt_algorithms=[algorithm], jwt_public_key=public.decode())
+    verifier = TokenVerifier(settings)
+    assert verifier.verify(jwt.encode(claims(), key, algorithm=algorithm)).city == "450100"
+
+    # algorithm confusion: an HS256 token whose HMAC secret is the (public) verification key
+    def part(value: dict[str, Any]) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+
+    body = claims(exp=int((datetime.now(UTC) + timedelta(minutes=5)).timestamp()))
+    signed = part({"alg": "HS256", "typ": "JWT"}) + b"." + part(body)
+    forged = signed + b"." + base64.urlsafe_b64encode(hmac.digest(public, signed, "sha256")).rstrip(b"=")
+    with pytest.raises(Problem) as caught:
+        verifier.verify(forged.decode())
+    assert caught.value.code == "invalid_token"
+    with pytest.raises(ValueError, match="must not mix"):
+        Settings(service="reporting", jwt_algorithms=["HS256", algorithm], jwt_public_key=public.decode())
 
 
 def test_cli_mints_a_usable_token(capsys: pytest.CaptureFixture[str]) -> None:
