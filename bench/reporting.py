@@ -111,7 +111,7 @@ async def settle(rt: Runtime, states: dict[str, State], events: int) -> None:
     totals = totals_of(merged.values())
     totals[PROVINCE][store.EVENTS] = events
     written = {
-        name: [store.entity_document(k, s) for k, s in merged.items() if store.collection_of(s) == name]
+        name: [store.entity_document(k, s) for k, s in merged.items() if store.collection_of(k) == name]
         for name in store.ENTITY_COLLECTIONS
     }
     written[store.COUNTERS] = [{"_id": scope, **store.nested(m)} for scope, m in totals.items()]

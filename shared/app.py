@@ -21,7 +21,7 @@ from shared import idempotency, outbox
 from shared.auth import TokenVerifier
 from shared.envelope import correlation_id_var
 from shared.http import RateLimiter
-from shared.idempotency import Handler, Inbox
+from shared.idempotency import Inbox, Route
 from shared.messaging import Broker, Consumer
 from shared.metrics import Metrics
 from shared.mongo import Document, Session, connect_mongo, in_transaction, ping
@@ -46,7 +46,7 @@ class ServiceSpec:
     name: str
     title: str
     router: APIRouter
-    routes: Mapping[str, Handler] = field(default_factory=dict)
+    routes: Mapping[str, Route] = field(default_factory=dict)
     ensure_indexes: IndexSetup | None = None
     jobs: Mapping[str, tuple[float, "Job"]] = field(default_factory=dict)
 

@@ -7,6 +7,7 @@ under a unique key, so a retry finds the record instead of doing the work twice.
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +24,20 @@ IDEMPOTENCY = "idempotency_keys"
 IDEMPOTENCY_TTL_S = 14 * 24 * 3600  # a phone may stay offline for days before it retries
 
 Handler = Callable[[AsyncDatabase[Document], Session, Envelope, Any], Awaitable[None]]
-Effect = Callable[[Session], Awaitable[None]]
+BatchHandler = Callable[[AsyncDatabase[Document], Session, list[tuple[Envelope, Any]]], Awaitable[None]]
+# runs the effects of the fresh events of a batch, given their positions in it
+BatchEffect = Callable[[Session, list[int]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Batched:
+    """A route whose handler takes the fresh events of a delivery batch at once (in order, in one transaction),
+    so that it can read and write each document once per batch rather than once per event."""
+
+    handler: BatchHandler
+
+
+Route = Handler | Batched
 
 
 class Inbox:
@@ -33,15 +47,11 @@ class Inbox:
         self.client = client
         self.db = db
 
-    async def apply_once(self, event: Envelope, effect: Effect) -> bool:
-        """Run `effect` and record `event` in one transaction; False (and no effect) if already recorded."""
-        return (await self.apply_batch([(event, effect)]))[0]
-
-    async def apply_batch(self, items: list[tuple[Envelope, Effect]]) -> list[bool]:
-        """Apply each event not yet recorded, in order, all in one transaction; which ones were applied."""
+    async def apply_batch(self, events: list[Envelope], effect: BatchEffect) -> list[bool]:
+        """Record each event not yet recorded and run `effect` on those, all in one transaction; which were new."""
 
         async def txn(session: Session) -> list[bool]:
-            keys = [event.dedup_key for event, _ in items]
+            keys = [event.dedup_key for event in events]
             inbox = self.db[INBOX]
             seen = {d["_id"] async for d in inbox.find({"_id": {"$in": keys}}, {"_id": 1}, session=session)}
             fresh: list[bool] = []
@@ -49,18 +59,16 @@ class Inbox:
                 fresh.append(key not in seen)
                 seen.add(key)  # the same event twice in one batch applies once
             now = datetime.now(UTC)
-            records = [_inbox_record(event, now) for (event, _), new in zip(items, fresh, strict=True) if new]
+            records = [_inbox_record(event, now) for event, new in zip(events, fresh, strict=True) if new]
             if records:
                 await inbox.insert_many(records, session=session)
-            for (_, effect), new in zip(items, fresh, strict=True):
-                if new:
-                    await effect(session)
+            await effect(session, [i for i, new in enumerate(fresh) if new])
             return fresh
 
         try:
             return await in_transaction(self.client, txn)
         except DuplicateKeyError as exc:
-            if INBOX in str(exc) and len(items) == 1:  # another replica applied it between our read and insert
+            if INBOX in str(exc) and len(events) == 1:  # another replica applied it between our read and insert
                 return [False]
             raise
 

@@ -6,6 +6,7 @@ raising; retries go back through the default exchange to one queue, never throug
 """
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from shared.contracts import UnknownEventType, validate_data
 from shared.envelope import Envelope, causation_id_var, correlation_id_var
-from shared.idempotency import Effect, Handler, Inbox
+from shared.idempotency import Batched, Inbox, Route
 from shared.metrics import Metrics
 from shared.mongo import Session
 from shared.settings import Settings
@@ -165,11 +166,12 @@ class PermanentError(Exception):
 
 @dataclass(frozen=True)
 class Delivery:
-    """A decoded, validated message and the effect it has."""
+    """A decoded, validated message and the route that applies it."""
 
     message: AbstractIncomingMessage
     event: Envelope
-    effect: Effect
+    data: Any
+    route: Route
 
 
 class Consumer:
@@ -177,11 +179,12 @@ class Consumer:
 
     One worker applies deliveries in order of arrival (prefetch only pipelines them): projections update
     hot documents, and concurrent transactions on those conflict and spin. Deliveries that queue up while
-    a transaction runs are applied together in the next one (one inbox check, one commit); if that batch
-    fails, each is applied on its own so that only the failing one is retried or dead-lettered.
+    a transaction runs are applied together in the next one (one inbox check, one commit, and one call of
+    a `Batched` route's handler for a run of its events); if that batch fails, each is applied on its own
+    so that only the failing one is retried or dead-lettered.
     """
 
-    def __init__(self, broker: Broker, routes: Mapping[str, Handler], inbox: Inbox, metrics: Metrics) -> None:
+    def __init__(self, broker: Broker, routes: Mapping[str, Route], inbox: Inbox, metrics: Metrics) -> None:
         self.broker = broker
         self.settings = broker.settings
         self.routes = routes
@@ -243,7 +246,7 @@ class Consumer:
         deliveries = [d for d in [await self._decode(m) for m in batch] if d is not None]
         if len(deliveries) > 1:
             try:
-                applied = await self.inbox.apply_batch([(d.event, d.effect) for d in deliveries])
+                applied = await self._apply(deliveries)
             except Exception as exc:
                 log.warning("batch of %d failed (%r); applying one by one", len(deliveries), exc)
             else:
@@ -257,28 +260,38 @@ class Consumer:
         try:
             event = Envelope.model_validate_json(message.body)
             data = validate_data(event.type, event.data)
-            handler = self.routes.get(event.type)
-            if handler is None:
+            route = self.routes.get(event.type)
+            if route is None:
                 raise UnknownEventType(event.type)
         except (ValidationError, UnknownEventType, ValueError) as exc:
             await self._dead_letter(message, message.type or "unknown", "invalid", repr(exc))
             return None
+        return Delivery(message, event, data, route)
 
-        async def effect(session: Session) -> None:
-            # events this effect writes to the outbox carry the cause's correlation id
-            correlation = correlation_id_var.set(event.correlation_id)
-            causation = causation_id_var.set(event.id)
-            try:
-                await handler(self.inbox.db, session, event, data)
-            finally:
-                correlation_id_var.reset(correlation)
-                causation_id_var.reset(causation)
+    async def _apply(self, deliveries: list[Delivery]) -> list[bool]:
+        """Apply the deliveries not applied before, in order, in one transaction; which ones were new."""
 
-        return Delivery(message, event, effect)
+        async def effect(session: Session, fresh: list[int]) -> None:
+            # consecutive deliveries of one batched route go to its handler together
+            for route, run in itertools.groupby((deliveries[i] for i in fresh), key=lambda d: d.route):
+                if isinstance(route, Batched):
+                    await route.handler(self.inbox.db, session, [(d.event, d.data) for d in run])
+                    continue
+                for d in run:
+                    # events this handler writes to the outbox carry the cause's correlation id
+                    correlation = correlation_id_var.set(d.event.correlation_id)
+                    causation = causation_id_var.set(d.event.id)
+                    try:
+                        await route(self.inbox.db, session, d.event, d.data)
+                    finally:
+                        correlation_id_var.reset(correlation)
+                        causation_id_var.reset(causation)
+
+        return await self.inbox.apply_batch([d.event for d in deliveries], effect)
 
     async def _apply_one(self, delivery: Delivery) -> None:
         try:
-            applied = await self.inbox.apply_once(delivery.event, delivery.effect)
+            [applied] = await self._apply([delivery])
         except PermanentError as exc:
             await self._dead_letter(delivery.message, delivery.event.type, "permanent", repr(exc))
             return

@@ -1,4 +1,4 @@
-"""The reporting service's subscriptions: every event type a projection reads goes to `project_event`."""
+"""The reporting service's subscriptions: every event type a projection reads, applied a batch at a time."""
 
 from typing import Any
 
@@ -7,7 +7,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.reporting import store
 from services.reporting.domain.projection import KINDS_BY_TYPE, Fact
 from shared.envelope import Envelope
-from shared.idempotency import Handler
+from shared.idempotency import Batched
 from shared.mongo import Document, Session
 
 
@@ -16,8 +16,8 @@ def fact_of(event: Envelope, data: Any) -> Fact:
     return Fact(event.type, data.model_dump(mode="json"), event.time.isoformat(), event.dedup_key)
 
 
-async def project_event(db: AsyncDatabase[Document], session: Session, event: Envelope, data: Any) -> None:
-    await store.project(db, session, fact_of(event, data))
+async def project_events(db: AsyncDatabase[Document], session: Session, events: list[tuple[Envelope, Any]]) -> None:
+    await store.project(db, session, [fact_of(event, data) for event, data in events])
 
 
-ROUTES: dict[str, Handler] = dict.fromkeys(KINDS_BY_TYPE, project_event)
+ROUTES = dict.fromkeys(KINDS_BY_TYPE, Batched(project_events))

@@ -63,7 +63,7 @@ async def rebuild(
         totals.setdefault(PROVINCE, {})[store.EVENTS] = result.events
     result.entities, result.scopes = len(states), len(totals)
     for name in store.ENTITY_COLLECTIONS:
-        docs = [store.entity_document(k, s) for k, s in states.items() if store.collection_of(s) == name]
+        docs = [store.entity_document(k, s) for k, s in states.items() if store.collection_of(k) == name]
         await _write(db, REBUILT[name], docs)
     await _write(db, REBUILT[store.COUNTERS], [{"_id": scope, **store.nested(m)} for scope, m in totals.items()])
     result.differences = await compare(db)

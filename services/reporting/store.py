@@ -2,13 +2,15 @@
 
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, ReplaceOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.reporting.domain.projection import (
     PROVINCE,
     Contribution,
     Fact,
+    State,
+    add_into,
     apply,
     contribution,
     difference,
@@ -30,8 +32,9 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db[ACTIVITIES].create_index([("city_code", ASCENDING), ("date", ASCENDING)])
 
 
-def collection_of(state: dict[str, Any]) -> str:
-    return ACTIVITIES if state["kind"] == "activity" else ENTITIES
+def collection_of(key: str) -> str:
+    """Where the entity with this key is stored (activities apart, for the calendar)."""
+    return ACTIVITIES if key.startswith("activity:") else ENTITIES
 
 
 def entity_document(key: str, state: dict[str, Any]) -> Document:
@@ -70,20 +73,32 @@ def flat(doc: dict[str, Any], prefix: str = "") -> dict[str, int]:
     return out
 
 
-async def project(db: AsyncDatabase[Document], session: Session, fact: Fact) -> None:
-    """Apply one fact: its entity read and written, then one bulk $inc of the counters of its scopes."""
-    key = entity_key(fact)
-    collection = db[ACTIVITIES if key.startswith("activity:") else ENTITIES]
-    doc = await collection.find_one({"_id": key}, session=session)
-    old = doc["state"] if doc else None
-    new = apply(old, fact)
+async def project(db: AsyncDatabase[Document], session: Session, facts: list[Fact]) -> None:
+    """Apply facts in order: each entity they touch read once and written once, then one bulk $inc of the
+    counters (an entity's counters move by what its state contributes after all its facts, less before)."""
+    keys = [entity_key(fact) for fact in facts]
+    before: dict[str, State | None] = dict.fromkeys(keys)
+    for name in {collection_of(key) for key in keys}:
+        wanted = [key for key in before if collection_of(key) == name]
+        async for doc in db[name].find({"_id": {"$in": wanted}}, session=session):
+            before[doc["_id"]] = doc["state"]
+    after = dict(before)
+    for key, fact in zip(keys, facts, strict=True):
+        after[key] = apply(after[key], fact)
     changes: Contribution = {}
-    if new != old:
-        await collection.replace_one({"_id": key}, entity_document(key, new), upsert=True, session=session)
-        changes = difference(contribution(old), contribution(new))
+    writes: dict[str, list[ReplaceOne[Document]]] = {}
+    for key, new in after.items():
+        if new is not None and new != before[key]:
+            writes.setdefault(collection_of(key), []).append(
+                ReplaceOne({"_id": key}, entity_document(key, new), upsert=True)
+            )
+            add_into(changes, difference(contribution(before[key]), contribution(new)))
+    for name, replacements in sorted(writes.items()):
+        await db[name].bulk_write(replacements, ordered=True, session=session)
     # the province's event count is the dashboard's live-update version (a replay sets it to the events replayed)
-    changes.setdefault(PROVINCE, {})[EVENTS] = 1
-    updates = [UpdateOne({"_id": scope}, {"$inc": metrics}, upsert=True) for scope, metrics in sorted(changes.items())]
+    add_into(changes, {PROVINCE: {EVENTS: len(facts)}})
+    nonzero = {scope: {m: v for m, v in metrics.items() if v} for scope, metrics in changes.items()}
+    updates = [UpdateOne({"_id": scope}, {"$inc": m}, upsert=True) for scope, m in sorted(nonzero.items()) if m]
     await db[COUNTERS].bulk_write(updates, ordered=True, session=session)
 
 

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.envelope import Envelope
-from shared.idempotency import Handler, Inbox
+from shared.idempotency import Handler, Inbox, Route
 from shared.messaging import Broker, Consumer
 from shared.metrics import Metrics
 from shared.mongo import Document, connect_mongo, in_transaction
@@ -51,7 +51,7 @@ async def running_relay(b: Bus) -> AsyncIterator[Relay]:
 
 
 @asynccontextmanager
-async def running_consumer(b: Bus, routes: Mapping[str, Handler]) -> AsyncIterator[Consumer]:
+async def running_consumer(b: Bus, routes: Mapping[str, Route]) -> AsyncIterator[Consumer]:
     consumer = Consumer(b.broker, routes, Inbox(b.mongo, b.db), b.metrics)
     await consumer.start()
     try:

@@ -9,8 +9,8 @@ from pydantic import SecretStr
 
 from shared.contracts.registration import VenueRegistered
 from shared.envelope import Envelope, new_event
-from shared.idempotency import INBOX
-from shared.messaging import event_message
+from shared.idempotency import INBOX, Batched
+from shared.messaging import PermanentError, event_message
 from shared.settings import REPO_ROOT, Settings
 from shared.testing import RabbitVhost, eventually
 from tests.shared.bus import VENUE_ROUTES, Bus, bus, count_venue, drain, queue_depth, running_consumer
@@ -172,3 +172,38 @@ async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(settings
         assert [await count(b, n) for n in ("first", "good-1", "good-2", "bad")] == [1, 1, 1, 0]
         dead = await eventually(lambda: _drained(vhost.url, f"{settings.queue}.dlq", 1), timeout_s=20)
     assert [m.headers["x-sciweek-reason"] for m in dead] == ["retries_exhausted"]
+
+
+async def test_a_batched_route_gets_the_fresh_events_of_a_batch_at_once(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("reporting")
+    calls: list[list[str]] = []
+
+    async def count_venues(db: Any, session: Any, events: list[tuple[Envelope, Any]]) -> None:
+        calls.append([data.venue_id for _, data in events])
+        if any(data.venue_id == "bad" for _, data in events):
+            raise PermanentError("a venue this projection cannot take")
+        for event, data in events:
+            await count_venue(db, session, event, data)
+
+    routes = {TYPE: Batched(count_venues)}
+    async with bus(settings) as b:
+        async with running_consumer(b, routes):
+            pass  # declares the queue; the events below wait in it, so the consumer takes them in batches
+        events = [venue_event(f"v{i}") for i in range(20)]
+        for event in [*events, events[3]]:
+            await publish(b, event)
+        async with running_consumer(b, routes):
+            await eventually(lambda: _equals(lambda: metric(b, "sciweek_events_consumed_total", type=TYPE), 20))
+            assert [await count(b, f"v{i}") for i in range(20)] == [1] * 20
+            assert max(len(c) for c in calls) > 1  # several events per call, each applied once
+            assert [v for c in calls for v in c] == [f"v{i}" for i in range(20)]  # in order, the duplicate left out
+
+        calls.clear()
+        for venue in ("a", "bad", "b"):
+            await publish(b, venue_event(venue))
+        async with running_consumer(b, routes):
+            await eventually(lambda: count(b, "b"))
+            dead = await eventually(lambda: _drained(vhost.url, f"{settings.queue}.dlq", 1))
+            assert (await count(b, "a"), await count(b, "bad")) == (1, 0)  # the failed batch left nothing behind
+            assert ["bad"] in calls  # …and was applied one by one, so only the poison was dead-lettered
+    assert dead[0].headers["x-sciweek-reason"] == "permanent"
