@@ -39,6 +39,8 @@ from shared.testing import RabbitVhost, eventually, make_settings, running_servi
 CITIES = [f"4{n:02d}00".replace("4", "45", 1) for n in range(1, 15)]  # 450100 … 451400
 START = datetime(2020, 8, 23, 2, tzinfo=UTC)
 CHUNK = 5_000
+QUANTILES = (("p50", 0.5), ("p99", 0.99))
+Timings = dict[str, float]
 
 
 def synthetic(i: int) -> tuple[str, dict[str, Any]]:
@@ -121,35 +123,30 @@ async def settle(rt: Runtime, states: dict[str, State], events: int) -> None:
     await store.ensure_indexes(rt.db)
 
 
-async def latency(client: httpx.AsyncClient, url: str, headers: dict[str, str], samples: int) -> dict[str, float]:
-    for _ in range(20):  # warm-up, after the database has had a moment to absorb the bulk writes
+async def latency(rt: Runtime, client: httpx.AsyncClient, url: str, headers: dict[str, str], samples: int) -> Timings:
+    """p50/p99 of `url`, and of the baseline (one find by _id in a tiny collection of the same database)
+    measured interleaved with it, so that whatever the server is doing meanwhile weighs on both alike."""
+    for _ in range(20):  # warm-up
         (await client.get(url, headers=headers)).raise_for_status()
-    timings = []
+    timings: dict[str, list[float]] = {"": [], "raw_": []}
     for _ in range(samples):
         started = time.perf_counter()
-        response = await client.get(url, headers=headers)
-        timings.append(time.perf_counter() - started)
-        response.raise_for_status()
-    return {"p50": pct(timings, 0.5), "p99": pct(timings, 0.99)}
-
-
-async def raw_read_latency(rt: Runtime, size: str) -> dict[str, float]:
-    """Baseline: one find by _id in a tiny collection of the same database (what the server alone costs now)."""
-    timings = []
-    for _ in range(300):
-        started = time.perf_counter()
         await rt.db[store.COUNTERS].find_one({"_id": PROVINCE})
-        timings.append(time.perf_counter() - started)
-    return {f"raw_{size}_p50": pct(timings, 0.5), f"raw_{size}_p99": pct(timings, 0.99)}
+        timings["raw_"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        response = await client.get(url, headers=headers)
+        timings[""].append(time.perf_counter() - started)
+        response.raise_for_status()
+    return {f"{kind}{q}": pct(values, share) for kind, values in timings.items() for q, share in QUANTILES}
 
 
 async def read_latencies(
     rt: Runtime, client: httpx.AsyncClient, headers: dict[str, str], samples: int, size: str, uri: str
 ) -> dict[str, float]:
-    await asyncio.sleep(5)  # let the server finish the checkpoint the bulk writes started
-    out = await raw_read_latency(rt, size)
+    await rt.db.client.admin.command("fsync")  # the checkpoint the bulk writes started, done before measuring
+    out: dict[str, float] = {}
     for name, url in (("dashboard", "/api/v1/dashboard"), ("progress", "/api/v1/progress")):
-        for key, value in (await latency(client, url, headers, samples)).items():
+        for key, value in (await latency(rt, client, url, headers, samples)).items():
             out[f"{name}_{size}_{key}"] = value
         before = await op_count(uri)
         for _ in range(50):
@@ -201,6 +198,14 @@ async def live_consume_rate(rt: Runtime, n: int) -> float:
     return n / (time.perf_counter() - started)
 
 
+async def replay_rate(rt: Runtime, events: int) -> float:
+    """Events per second of `sciweek rebuild reporting` (replay into fresh collections, then compare)."""
+    started = time.perf_counter()
+    rebuilt = await replay.rebuild(rt.db)
+    assert rebuilt.events == events, rebuilt.events
+    return rebuilt.events / (time.perf_counter() - started)
+
+
 async def run(args: argparse.Namespace, mongodb_url: str, amqp_url: str) -> dict[str, float]:
     settings = make_settings("reporting", mongodb_url=mongodb_url, amqp_url=amqp_url, namespace="bench")
     admin = {"Authorization": f"Bearer {mint_token(settings, role='admin', sub='bench')}"}
@@ -209,13 +214,11 @@ async def run(args: argparse.Namespace, mongodb_url: str, amqp_url: str) -> dict
         out["live_consume"] = await live_consume_rate(rt, args.live)  # the publish time is not counted
         states: dict[str, State] = {}
         await store_events(rt, states, 0, args.small - args.live)
-        started = time.perf_counter()
-        rebuilt = await replay.rebuild(rt.db)
-        out["replay"] = rebuilt.events / (time.perf_counter() - started)
-        assert rebuilt.events == args.small, rebuilt.events
+        out["replay_small"] = await replay_rate(rt, args.small)
         await settle(rt, states, args.small)
         out |= await read_latencies(rt, client, admin, args.samples, "small", mongodb_url)
         await store_events(rt, states, args.small - args.live, args.large - args.live)
+        out["replay_large"] = await replay_rate(rt, args.large)
         await settle(rt, states, args.large)
         out["stored_large"] = await rt.db[INBOX].estimated_document_count()
         out |= await read_latencies(rt, client, admin, args.samples, "large", mongodb_url)
@@ -247,23 +250,25 @@ def main() -> None:
     print(f"RabbitMQ consume+ack, prefetch 200, no work   {r['raw_consume']:9.0f} msg/s")
     print(f"reporting consumer: apply + inbox + ack       {r['live_consume']:9.0f} events/s")
     print("\n== replay of the stored event log ==")
-    print(f"rebuild from {args.small} stored events            {r['replay']:9.0f} events/s")
-    print(f"  vs raw broker consume rate                  {r['replay'] / r['raw_consume']:9.2f} x")
-    print(f"  vs live consume rate                        {r['replay'] / r['live_consume']:9.2f} x")
-    print("\n== dashboard reads (in-process ASGI client, sequential) ==")
-    for size, events in (("small", args.small), ("large", int(r["stored_large"]))):
-        p50, p99 = r[f"raw_{size}_p50"] * 1e3, r[f"raw_{size}_p99"] * 1e3
-        print(f"baseline: find_one by _id, p50 / p99 at {events:>9} events   {p50:7.2f} / {p99:.2f} ms")
+    for size, events in (("small", args.small), ("large", args.large)):
+        rate = r[f"replay_{size}"]
+        print(f"rebuild from {events:>9} stored events      {rate:9.0f} events/s")
+        print(f"  vs raw broker consume rate                  {rate / r['raw_consume']:9.2f} x")
+        print(f"  vs live consume rate                        {rate / r['live_consume']:9.2f} x")
+    print("\n== dashboard reads (in-process ASGI client, sequential; baseline interleaved) ==")
     for name in ("dashboard", "progress"):
-        small, large = r[f"{name}_small_p99"], r[f"{name}_large_p99"]
         for size, events in (("small", args.small), ("large", int(r["stored_large"]))):
             p50, p99 = r[f"{name}_{size}_p50"] * 1e3, r[f"{name}_{size}_p99"] * 1e3
-            print(f"{name:<10} p50 / p99 at {events:>9} events   {p50:7.2f} / {p99:.2f} ms")
+            b50, b99 = r[f"{name}_{size}_raw_p50"] * 1e3, r[f"{name}_{size}_raw_p99"] * 1e3
+            print(f"{name:<10} p50 / p99 at {events:>9} events   {p50:7.2f} / {p99:6.2f} ms", end="")
+            print(f"   (baseline find_one {b50:.2f} / {b99:.2f} ms)")
         ops = (r[f"{name}_small_ops"], r[f"{name}_large_ops"])
         print(f"{name:<10} DB operations per read, small / large  {ops[0]:5.1f} / {ops[1]:.1f}")
-        growth = (r[f"{name}_large_p50"] / r[f"{name}_small_p50"]) / (r["raw_large_p50"] / r["raw_small_p50"])
-        print(f"  p50 growth large / small, over the baseline's growth   {growth:5.2f} x")
-        print(f"  p99 ratio large / small                    {large / small:9.2f} x  (close to 1: O(1) in events)")
+        for q in ("p50", "p99"):
+            ratio = r[f"{name}_large_{q}"] / r[f"{name}_small_{q}"]
+            base = r[f"{name}_large_raw_{q}"] / r[f"{name}_small_raw_{q}"]
+            print(f"  {q} large / small {ratio:6.2f} x; the baseline's {base:5.2f} x; over it {ratio / base:5.2f} x")
+    print("  (close to 1: O(1) in the number of stored events)")
 
 
 if __name__ == "__main__":
