@@ -54,7 +54,8 @@ def up(args: argparse.Namespace) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, request_stop)
+    for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a shell's background job ignores it by default
+        signal.signal(signum, request_stop)
     try:
         stack.start()
         print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {args.data_dir}")
@@ -67,8 +68,6 @@ def up(args: argparse.Namespace) -> None:
             time.sleep(0.5)
         if stack.dead():
             print(f"服务意外退出 / service exited: {', '.join(stack.dead())} (see logs)", file=sys.stderr)
-    except KeyboardInterrupt:
-        pass
     finally:
         print("\n正在停止 / stopping …", flush=True)
         stack.stop()
