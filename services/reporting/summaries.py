@@ -43,8 +43,21 @@ SUMMARY_NUMBERS = (
     "exhibits_accepted",
     "exhibits_placed",
 )
-# a supporting unit's numbers: what the events attribute to its organisation (its exhibits)
-UNIT_NUMBERS = ("exhibits_submitted", "exhibits_accepted", "exhibits_confirmed", "exhibits_placed", "area_used_dm2")
+# a supporting unit's numbers: what the events attribute to its organisation (its commissioners' visits,
+# its exhibits)
+UNIT_NUMBERS = (
+    "planned",
+    "completed",
+    "households_reached",
+    "consultations",
+    "trainees",
+    "books",
+    "exhibits_submitted",
+    "exhibits_accepted",
+    "exhibits_confirmed",
+    "exhibits_placed",
+    "area_used_dm2",
+)
 
 
 @dataclass(frozen=True)

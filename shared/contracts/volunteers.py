@@ -19,6 +19,7 @@ class AssignmentCreated(Contract):
     village_code: str
     visit_date: date
     household_ids: list[str] = Field(default_factory=list)
+    org_id: str | None = None  # the commissioner's dispatching unit (派出单位), if known
 
 
 class AssignmentAccepted(Contract):
@@ -74,6 +75,7 @@ class VisitCompleted(Contract):
     trainees: Count
     books: Count
     report_version: int = Field(1, ge=1)
+    org_id: str | None = None  # the dispatching unit of the commissioner who made the visit, if known
 
 
 class VisitFlagged(Contract):

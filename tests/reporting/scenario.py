@@ -19,14 +19,21 @@ def event(event_type: str, data: BaseModel) -> Envelope:
     return new_event(event_type, data, source=f"sciweek/{event_type.split('.')[0]}")
 
 
-def created(assignment_id: str, city: str) -> Envelope:
+def created(assignment_id: str, city: str, org: str | None = None, day: date = DAY) -> Envelope:
     data = vol.AssignmentCreated(
-        assignment_id=assignment_id, commissioner_id="c-1", city_code=city, village_code="v-1", visit_date=DAY
+        assignment_id=assignment_id,
+        commissioner_id="c-1",
+        city_code=city,
+        village_code="v-1",
+        visit_date=day,
+        org_id=org,
     )
     return event("volunteers.assignment.created.v1", data)
 
 
-def completed(assignment_id: str, city: str, counts: tuple[int, int, int, int], version: int = 1) -> Envelope:
+def completed(
+    assignment_id: str, city: str, counts: tuple[int, int, int, int], version: int = 1, org: str | None = None
+) -> Envelope:
     households, consultations, trainees, books = counts
     data = vol.VisitCompleted(
         assignment_id=assignment_id,
@@ -40,6 +47,7 @@ def completed(assignment_id: str, city: str, counts: tuple[int, int, int, int], 
         trainees=trainees,
         books=books,
         report_version=version,
+        org_id=org,
     )
     return event("volunteers.visit.completed.v1", data)
 
@@ -51,15 +59,21 @@ def cancelled(assignment_id: str, city: str) -> Envelope:
 
 def visits() -> list[Envelope]:
     return [
-        created("a1", GUILIN),
-        completed("a1", GUILIN, (2, 1, 3, 4)),
-        completed("a1", GUILIN, (5, 2, 6, 8), version=2),  # an edited report: these counts win
+        created("a1", GUILIN, org="gxaas"),  # a commissioner of 广西农业科学院
+        completed("a1", GUILIN, (2, 1, 3, 4), org="gxaas"),
+        completed("a1", GUILIN, (5, 2, 6, 8), version=2, org="gxaas"),  # an edited report: these counts win
         created("a2", GUILIN),
         cancelled("a2", GUILIN),
         completed("a3", NANNING, (1, 1, 1, 1)),
         created("a3", NANNING),
-        created("a4", NANNING),
+        created("a4", NANNING, org="gxaas"),
+        later(created("a4", NANNING, org="gxu", day=DAY + timedelta(days=1))),  # reassigned: the later plan holds
     ]
+
+
+def later(envelope: Envelope) -> Envelope:
+    """The event a second after now (so it is surely the later of two announcements of the same thing)."""
+    return envelope.model_copy(update={"time": datetime.now(UTC) + timedelta(seconds=1)})
 
 
 def venues() -> list[Envelope]:
@@ -213,7 +227,11 @@ EXPECTED = {
     "zone:1": {"exhibits_submitted": 1, "exhibits_accepted": 1},
     # 广西大学 (a supporting unit) submitted all three exhibits, from Guilin and as a provincial unit
     "unit:gxu": {"exhibits_submitted": 3, "exhibits_accepted": 2, "exhibits_confirmed": 1, "exhibits_rejected": 1}
-    | {"exhibits_placed": 1, "area_used_dm2": 900},
+    | {"exhibits_placed": 1, "area_used_dm2": 900, "planned": 1},
+    # 广西农业科学院's commissioner made visit a1 (the edited report's counts)
+    "unit:gxaas": {"planned": 1, "completed": 1, "households_reached": 5, "consultations": 2, "trainees": 6}
+    | {"books": 8},
+    "day:2020-08-25": {"planned": 1},  # a4, moved to the 25th when it was reassigned
     "zone:2": {"exhibits_submitted": 2, "exhibits_accepted": 1, "exhibits_confirmed": 1, "exhibits_rejected": 1}
     | {"exhibits_placed": 1, "area_used_dm2": 900},
 }

@@ -21,8 +21,9 @@ async def test_on_time_late_missing_locked_and_exception(settings_for: Any, auth
     app = create_app(settings_for("reporting"))
     admin = auth("admin")
     async with running_service(app) as (runtime, client):
-        await publish(runtime, scenario.visits())
-        await settled(runtime, 8, 8)
+        visits = scenario.visits()
+        await publish(runtime, visits)
+        await settled(runtime, len(visits), len(visits))
 
         def city(code: str) -> dict[str, str]:
             return auth("city", city=code)
@@ -99,13 +100,20 @@ async def test_a_supporting_unit_writes_its_own_summary_prefilled_with_its_exhib
     app = create_app(settings_for("reporting"))
     admin, gxu = auth("admin"), auth("unit", org="gxu")
     async with running_service(app) as (runtime, client):
-        await publish(runtime, scenario.exhibits())
-        await settled(runtime, 10, 10)
+        events = [*scenario.visits(), *scenario.exhibits()]
+        await publish(runtime, events)
+        await settled(runtime, len(events), len(events))
         app.state.clock.fixed = at(7)
 
         draft = await client.get("/api/v1/summaries/gxu", headers=gxu)
         assert draft.status_code == 200 and draft.json()["status"] == "pending"
         assert draft.json()["numbers"] == {
+            "planned": 1,  # visit a4, reassigned to a commissioner of 广西大学
+            "completed": 0,
+            "households_reached": 0,
+            "consultations": 0,
+            "trainees": 0,
+            "books": 0,
             "exhibits_submitted": 3,
             "exhibits_accepted": 2,
             "exhibits_confirmed": 1,

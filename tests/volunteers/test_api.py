@@ -28,7 +28,10 @@ REPORT = {
 async def seeded(volunteers: Service, auth: Auth) -> Service:
     _, client = volunteers
     await register(
-        client, auth, [commissioner("c-001"), commissioner("c-002", max_visits_per_day=1)], [village("v-001")]
+        client,
+        auth,
+        [commissioner("c-001", org_id="gxaas"), commissioner("c-002", max_visits_per_day=1, org_id="gxu")],
+        [village("v-001")],
     )
     await register(client, auth, [commissioner("c-201", city="450200")], [village("v-201", city="450200")])
     return volunteers
@@ -46,8 +49,9 @@ async def test_coordinator_creates_and_commissioner_completes(seeded: Service, a
     )
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed" and done.json()["report_version"] == 1
-    types = [e["type"] async for e in runtime.db[OUTBOX].find({}, sort=[("created_at", 1)])]
-    assert types == ["volunteers.assignment.created.v1", "volunteers.visit.completed.v1"]
+    events = [e["envelope"] async for e in runtime.db[OUTBOX].find({}, sort=[("created_at", 1)])]
+    assert [e["type"] for e in events] == ["volunteers.assignment.created.v1", "volunteers.visit.completed.v1"]
+    assert [e["data"]["org_id"] for e in events] == ["gxaas", "gxaas"]  # c-001's unit, for its summary
 
 
 async def test_report_resent_by_phone_is_a_no_op_and_edits_need_the_version(seeded: Service, auth: Auth) -> None:
@@ -136,7 +140,7 @@ async def test_cancel_frees_the_day_but_not_a_completed_visit(seeded: Service, a
 
 
 async def test_decline_goes_to_the_queue_and_reassignment_plans_it_again(seeded: Service, auth: Auth) -> None:
-    _runtime, client = seeded
+    runtime, client = seeded
     coordinator = auth("city", city="450100")
     created = (await client.post("/api/v1/assignments", json=ASSIGNMENT, headers=coordinator)).json()
     declined = await client.post(
@@ -154,6 +158,18 @@ async def test_decline_goes_to_the_queue_and_reassignment_plans_it_again(seeded:
     assert moved.json()["status"] == "planned" and moved.json()["commissioner_id"] == "c-002"
     old = (await client.get("/api/v1/me/assignments", headers=auth("volunteer", sub="c-001"))).json()
     assert [t["id"] for t in old["tombstones"]] == [created["id"]] and old["assignments"] == []
+    later = await client.patch(
+        f"/api/v1/assignments/{created['id']}",
+        json={"visit_date": "2020-08-25"},
+        headers={**coordinator, "If-Match": moved.headers["etag"]},
+    )
+    assert later.status_code == 200 and later.json()["status"] == "planned"
+    # each plan is announced with the day and the dispatching unit (派出单位) of whoever will go
+    plans = [
+        (e["envelope"]["data"]["commissioner_id"], e["envelope"]["data"]["visit_date"], e["envelope"]["data"]["org_id"])
+        async for e in runtime.db[OUTBOX].find({"type": "volunteers.assignment.created.v1"}, sort=[("created_at", 1)])
+    ]
+    assert plans == [("c-001", "2020-08-24", "gxaas"), ("c-002", "2020-08-24", "gxu"), ("c-002", "2020-08-25", "gxu")]
 
 
 async def test_bad_input_is_422_problem_and_writes_nothing(seeded: Service, auth: Auth) -> None:

@@ -77,19 +77,28 @@ def _where(state: State, data: dict[str, Any], *fields: str) -> None:
 def merge_visit(state: State, fact: Fact) -> None:
     d = fact.data
     _where(state, d, "city_code")
+    where = {"visit_date": d.get("visit_date"), "org_id": d.get("org_id")}
     if fact.type == "volunteers.assignment.created.v1":
         state["created"] = True
-        _where(state, d, "visit_date")
+        if _newer(state, "plan", fact):  # a reassignment announces the visit again: the latest plan holds
+            state["plan"] = where
     elif fact.type == "volunteers.assignment.cancelled.v1":
         state["cancelled"] = True
     else:  # visit.completed: the highest report_version's counts win; equal versions keep the earlier stamp
-        _where(state, d, "visit_date")
         version = int(d.get("report_version", 1))
         old = int(state.get("version", 0))
         if version > old or (version == old and fact.stamp < state["report_at"]):
             state["version"] = version
             state["report_at"] = fact.stamp
             state["counts"] = {f: int(d[f]) for f in REPORT_FIELDS}
+            state["report"] = where
+    # the day and the commissioner's unit the visit counts for: its report's once reported, else the plan's
+    chosen = state.get("report") or state.get("plan")
+    for field, value in (chosen or {}).items():
+        if value is not None:
+            state[field] = value
+        else:
+            state.pop(field, None)
 
 
 def visit_metrics(state: State) -> dict[str, int]:

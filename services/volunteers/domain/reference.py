@@ -40,6 +40,7 @@ class CommissionerRow(_Row):
     max_visits_per_day: int = Field(default=2, ge=1, le=1000)
     base_lat: float | None = Field(default=None, ge=-90, le=90)
     base_lon: float | None = Field(default=None, ge=-180, le=180)
+    org_id: Code | None = None  # dispatching unit (派出单位): its code in the programme's [[units]]
 
 
 class VillageRow(_Row):

@@ -87,7 +87,7 @@ async def insert_assignment(
     refs = refs or await References.load(rt, session, [cmd])
     commissioner = refs.check(cmd, actor)
     await hold_day(rt, session, commissioner, cmd.visit_date.isoformat())
-    doc = rules.plan_assignment(cmd, actor.sub, utcnow())
+    doc = rules.plan_assignment(cmd, actor.sub, utcnow()) | {"org_id": commissioner.get("org_id")}
     await rt.db[ASSIGNMENTS].insert_one(doc, session=session)
     await emit(rt, session, "created", doc)
     return doc
@@ -170,9 +170,10 @@ async def edit_assignment(
         )
         commissioner = (await References.load(rt, session, [cmd])).check(cmd, actor)
         await hold_day(rt, session, commissioner, new["visit_date"])
+        new["org_id"] = commissioner.get("org_id")  # the unit of whoever makes the visit
         await rt.db[ASSIGNMENTS].replace_one({"_id": assignment_id, "version": doc["version"]}, new, session=session)
-        if changes.get("status") == "planned" and doc["status"] != "planned":
-            await emit(rt, session, "created", new)  # reassigned: the visit is planned again for the new person
+        if changes.get("status") == "planned":  # a new person or day (or a declined visit re-planned)
+            await emit(rt, session, "created", new)  # announced again: reporting keeps the latest plan
         return new
 
     return await rt.commit(txn)

@@ -27,7 +27,11 @@ def _payload(kind: str, doc: dict[str, Any], report_version: int) -> tuple[str, 
     visit_date = date.fromisoformat(doc["visit_date"])
     if kind == "created":
         return "volunteers.assignment.created.v1", AssignmentCreated(
-            **who, village_code=doc["village_code"], visit_date=visit_date, household_ids=doc["household_ids"]
+            **who,
+            village_code=doc["village_code"],
+            visit_date=visit_date,
+            household_ids=doc["household_ids"],
+            org_id=doc.get("org_id"),
         )
     if kind == "accepted":
         return "volunteers.assignment.accepted.v1", AssignmentAccepted(**who, accepted_at=doc["accepted_at"])
@@ -58,6 +62,7 @@ def _payload(kind: str, doc: dict[str, Any], report_version: int) -> tuple[str, 
             trainees=report["people_trained"],
             books=report["books_handed_out"],
             report_version=report_version,
+            org_id=doc.get("org_id"),
         )
     raise ValueError(f"no event for {kind}")
 
