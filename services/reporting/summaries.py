@@ -20,13 +20,9 @@ from shared.outbox import add_to_outbox
 from shared.problems import Problem
 
 # the numbers a summary is pre-filled with, in the order they are printed
+VISIT_NUMBERS = ("planned", "completed", "households_reached", "consultations", "trainees", "books")
 SUMMARY_NUMBERS = (
-    "planned",
-    "completed",
-    "households_reached",
-    "consultations",
-    "trainees",
-    "books",
+    *VISIT_NUMBERS,
     "venues_registered",
     "venues_approved",
     "opendays",
@@ -43,15 +39,9 @@ SUMMARY_NUMBERS = (
     "exhibits_accepted",
     "exhibits_placed",
 )
-# a supporting unit's numbers: what the events attribute to its organisation (its commissioners' visits,
-# its exhibits)
+# a supporting unit's: what the events attribute to its organisation (its commissioners' visits, its exhibits)
 UNIT_NUMBERS = (
-    "planned",
-    "completed",
-    "households_reached",
-    "consultations",
-    "trainees",
-    "books",
+    *VISIT_NUMBERS,
     "exhibits_submitted",
     "exhibits_accepted",
     "exhibits_confirmed",
