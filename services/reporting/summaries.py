@@ -39,9 +39,13 @@ SUMMARY_NUMBERS = (
     "exhibits_accepted",
     "exhibits_placed",
 )
-# a supporting unit's: what the events attribute to its organisation (its commissioners' visits, its exhibits)
+# a supporting unit's: what the events attribute to its organisation (its commissioners' visits, the
+# activities it organised, its exhibits)
 UNIT_NUMBERS = (
     *VISIT_NUMBERS,
+    "activities_scheduled",
+    "activities_held",
+    "participants",
     "exhibits_submitted",
     "exhibits_accepted",
     "exhibits_confirmed",

@@ -125,6 +125,7 @@ class ActivityScheduled(Contract):
     title: str
     date: date
     expected_participants: Count = 0
+    org_id: str | None = None  # the organising unit (主办单位), one of the programme's units, if any
 
 
 class ActivityHeld(Contract):
@@ -135,6 +136,7 @@ class ActivityHeld(Contract):
     activity_type: ActivityType
     date: date
     participants: Count
+    org_id: str | None = None
 
 
 class ActivityCancelled(Contract):
@@ -144,6 +146,7 @@ class ActivityCancelled(Contract):
     city_code: CityCode
     activity_type: ActivityType
     reason: str = ""
+    org_id: str | None = None
 
 
 CONTRACTS: dict[str, type[BaseModel]] = {

@@ -21,9 +21,12 @@ async def test_coordinator_schedules_then_records_held_once(registration: Any, a
     runtime, client = registration
     nanning = auth("city", city=CITY)
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    created = await client.post("/api/v1/activities", json=lecture(), headers={**nanning, **key})
-    replay = await client.post("/api/v1/activities", json=lecture(), headers={**nanning, **key})
+    unknown = await client.post("/api/v1/activities", json=lecture(org_id="nosuch"), headers=nanning)
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_unit"
+    created = await client.post("/api/v1/activities", json=lecture(org_id="gxast"), headers={**nanning, **key})
+    replay = await client.post("/api/v1/activities", json=lecture(org_id="gxast"), headers={**nanning, **key})
     assert created.status_code == replay.status_code == 201 and created.json() == replay.json()
+    assert created.json()["org_id"] == "gxast"
     url = f"/api/v1/activities/{created.json()['id']}"
     photo = await client.put(f"{url}/photos/p1", files={"file": ("a.png", PNG, "image/png")}, headers=nanning)
     assert photo.status_code == 201, photo.text
@@ -37,11 +40,12 @@ async def test_coordinator_schedules_then_records_held_once(registration: Any, a
         f"{url}/outcome", json={"status": "cancelled"}, headers={**nanning, "If-Match": held.headers["ETag"]}
     )
     assert again.status_code == 409 and again.json()["code"] == "outcome_recorded"
-    types = [
-        e["type"]
+    events = [
+        e["envelope"]
         async for e in runtime.db[OUTBOX].find({"type": {"$regex": "^registration.activity"}}, sort=[("created_at", 1)])
     ]
-    assert types == ["registration.activity.scheduled.v1", "registration.activity.held.v1"]
+    assert [e["type"] for e in events] == ["registration.activity.scheduled.v1", "registration.activity.held.v1"]
+    assert [e["data"]["org_id"] for e in events] == ["gxast", "gxast"]  # the organising unit, for its summary
     assert (await client.get(url, headers=nanning)).json()["photos"] == [f"{created.json()['id']}:p1"]
 
 

@@ -11,6 +11,7 @@ from shared.contracts import volunteers as vol
 from shared.envelope import Envelope, new_event
 
 GUILIN, NANNING = "450300", "450100"
+ORGANISER = "gxast"  # 自治区科协 organised Guilin's themed activities
 DAY = date(2020, 8, 24)
 AT = datetime(2020, 8, 24, 10, tzinfo=UTC)
 
@@ -126,14 +127,19 @@ def bookings() -> list[Envelope]:
 def activities() -> list[Envelope]:
     def scheduled(activity_id: str, kind: reg.ActivityType) -> Envelope:
         data = reg.ActivityScheduled(
-            activity_id=activity_id, city_code=GUILIN, activity_type=kind, title="宣讲", date=DAY
+            activity_id=activity_id, city_code=GUILIN, activity_type=kind, title="宣讲", date=DAY, org_id=ORGANISER
         )
         return event("registration.activity.scheduled.v1", data)
 
     held = reg.ActivityHeld(
-        activity_id="act1", city_code=GUILIN, activity_type="policy_lecture", date=DAY, participants=120
+        activity_id="act1",
+        city_code=GUILIN,
+        activity_type="policy_lecture",
+        date=DAY,
+        participants=120,
+        org_id=ORGANISER,
     )
-    off = reg.ActivityCancelled(activity_id="act3", city_code=GUILIN, activity_type="science_night")
+    off = reg.ActivityCancelled(activity_id="act3", city_code=GUILIN, activity_type="science_night", org_id=ORGANISER)
     return [
         scheduled("act1", "policy_lecture"),
         event("registration.activity.held.v1", held),
@@ -232,6 +238,9 @@ EXPECTED = {
     "unit:gxaas": {"planned": 1, "completed": 1, "households_reached": 5, "consultations": 2, "trainees": 6}
     | {"books": 8},
     "day:2020-08-25": {"planned": 1},  # a4, moved to the 25th when it was reassigned
+    "unit:gxast": {"activities_scheduled": 2, "activities_held": 1, "activities_cancelled": 1, "participants": 120}
+    | {"activities.policy_lecture.scheduled": 2, "activities.policy_lecture.held": 1}
+    | {"activities.policy_lecture.participants": 120},
     "zone:2": {"exhibits_submitted": 2, "exhibits_accepted": 1, "exhibits_confirmed": 1, "exhibits_rejected": 1}
     | {"exhibits_placed": 1, "area_used_dm2": 900},
 }

@@ -94,7 +94,7 @@ async def test_reminders_three_days_and_one_day_before_are_announced_once(settin
         assert {"unit:gxu", "city:450100"} <= {e["envelope"]["data"]["scope"] for e in entries}
 
 
-async def test_a_supporting_unit_writes_its_own_summary_prefilled_with_its_visits_and_exhibits(
+async def test_a_supporting_unit_writes_its_own_summary_prefilled_with_its_numbers(
     settings_for: Any, auth: Any
 ) -> None:
     app = create_app(settings_for("reporting"))
@@ -114,6 +114,9 @@ async def test_a_supporting_unit_writes_its_own_summary_prefilled_with_its_visit
             "consultations": 0,
             "trainees": 0,
             "books": 0,
+            "activities_scheduled": 0,
+            "activities_held": 0,
+            "participants": 0,
             "exhibits_submitted": 3,
             "exhibits_accepted": 2,
             "exhibits_confirmed": 1,

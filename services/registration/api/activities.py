@@ -27,6 +27,7 @@ class ActivityIn(BaseModel):
     date: dt.date
     place: str = Field(default="", max_length=300)
     expected_participants: int = Field(default=0, ge=0, le=10_000_000)
+    org_id: str | None = Field(default=None, max_length=64, description="主办单位 / organising unit (programme units)")
 
 
 class Outcome(BaseModel):
@@ -44,6 +45,7 @@ class Activity(BaseModel):
     date: dt.date
     place: str
     expected_participants: int
+    org_id: str | None = None
     status: str
     participants: int | None = None
     reason: str | None = None

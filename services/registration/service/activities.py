@@ -14,7 +14,7 @@ from shared.http import decode_cursor, encode_cursor, require_match
 from shared.mongo import Session, utcnow
 from shared.problems import Problem
 
-FIELDS = ("city_code", "activity_type", "title", "date", "place", "expected_participants", "status")
+FIELDS = ("city_code", "activity_type", "title", "date", "place", "expected_participants", "org_id", "status")
 OUTCOME = ("participants", "reason", "photos", "version")
 
 
@@ -35,6 +35,8 @@ async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any
     day: date = fields["date"]
     if not rt.programme.start <= day <= rt.programme.end:
         raise Problem(422, "outside_programme", detail="活动须在活动周内 / the date must lie in the programme")
+    if fields.get("org_id") is not None and rt.programme.unit(fields["org_id"]) is None:
+        raise Problem(422, "unknown_unit", detail="主办单位不在活动周单位名单中 / not one of the programme's units")
     doc = {
         "_id": str(uuid.uuid4()),
         **fields,
@@ -52,6 +54,7 @@ async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any
         title=fields["title"],
         date=day,
         expected_participants=fields["expected_participants"],
+        org_id=fields.get("org_id"),
     )
 
     async def txn(session: Session) -> Reply:
@@ -105,7 +108,12 @@ async def record_outcome(
 
 
 def _outcome_data(doc: dict[str, Any], changes: dict[str, Any]) -> ActivityHeld | ActivityCancelled:
-    common = {"activity_id": doc["_id"], "city_code": doc["city_code"], "activity_type": doc["activity_type"]}
+    common = {
+        "activity_id": doc["_id"],
+        "city_code": doc["city_code"],
+        "activity_type": doc["activity_type"],
+        "org_id": doc.get("org_id"),
+    }
     if changes["status"] == "held":
         return ActivityHeld(**common, date=date.fromisoformat(doc["date"]), participants=changes["participants"])
     return ActivityCancelled(**common, reason=changes["reason"] or "")

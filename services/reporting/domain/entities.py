@@ -185,7 +185,7 @@ def booking_metrics(state: State) -> dict[str, int]:
 
 def merge_activity(state: State, fact: Fact) -> None:
     d = fact.data
-    _where(state, d, "city_code", "activity_type", "title", "date")
+    _where(state, d, "city_code", "activity_type", "title", "date", "org_id")
     if fact.type == "registration.activity.held.v1" and _newer(state, "participants", fact):
         state["participants"] = int(d["participants"])
     if _newer(state, "status", fact):
