@@ -20,15 +20,14 @@ def event(event_type: str, data: BaseModel) -> Envelope:
     return new_event(event_type, data, source=f"sciweek/{event_type.split('.')[0]}")
 
 
+def visit(assignment_id: str, city: str, org: str | None) -> dict[str, Any]:
+    """What every visit event of the scenario says about who goes where."""
+    where = {"city_code": city, "village_code": "v-1", "org_id": org}
+    return {"assignment_id": assignment_id, "commissioner_id": "c-1", **where}
+
+
 def created(assignment_id: str, city: str, org: str | None = None, day: date = DAY) -> Envelope:
-    data = vol.AssignmentCreated(
-        assignment_id=assignment_id,
-        commissioner_id="c-1",
-        city_code=city,
-        village_code="v-1",
-        visit_date=day,
-        org_id=org,
-    )
+    data = vol.AssignmentCreated(**visit(assignment_id, city, org), visit_date=day)
     return event("volunteers.assignment.created.v1", data)
 
 
@@ -37,10 +36,7 @@ def completed(
 ) -> Envelope:
     households, consultations, trainees, books = counts
     data = vol.VisitCompleted(
-        assignment_id=assignment_id,
-        commissioner_id="c-1",
-        city_code=city,
-        village_code="v-1",
+        **visit(assignment_id, city, org),
         visit_date=DAY,
         completed_at=AT,
         households_reached=households,
@@ -48,7 +44,6 @@ def completed(
         trainees=trainees,
         books=books,
         report_version=version,
-        org_id=org,
     )
     return event("volunteers.visit.completed.v1", data)
 

@@ -148,14 +148,22 @@ async def list_assignments(
     return await rt.db[ASSIGNMENTS].find(query, sort=[("_id", 1)], limit=limit).to_list()
 
 
+async def _current(
+    rt: Runtime, session: Session, assignment_id: str, actor: Principal, if_match: str | None
+) -> dict[str, Any]:
+    """The assignment a coordinator is changing, in their scope (404 outside it) and at the version they saw."""
+    doc = await rt.db[ASSIGNMENTS].find_one({"_id": assignment_id, **scope_filter(actor)}, session=session)
+    if doc is None:
+        raise not_found()
+    require_match(if_match, doc["version"])
+    return doc
+
+
 async def edit_assignment(
     rt: Runtime, assignment_id: str, edit: rules.AssignmentEdit, if_match: str | None, actor: Principal
 ) -> dict[str, Any]:
     async def txn(session: Session) -> dict[str, Any]:
-        doc = await rt.db[ASSIGNMENTS].find_one({"_id": assignment_id, **scope_filter(actor)}, session=session)
-        if doc is None:
-            raise not_found()
-        require_match(if_match, doc["version"])
+        doc = await _current(rt, session, assignment_id, actor, if_match)
         changes = rules.edited(doc, edit, utcnow())
         new = {**doc, **changes}
         if doc["status"] in rules.HOLDS_DAY:
@@ -183,10 +191,7 @@ async def cancel_assignment(
     rt: Runtime, assignment_id: str, reason: str, if_match: str | None, actor: Principal
 ) -> dict[str, Any]:
     async def txn(session: Session) -> dict[str, Any]:
-        doc = await rt.db[ASSIGNMENTS].find_one({"_id": assignment_id, **scope_filter(actor)}, session=session)
-        if doc is None:
-            raise not_found()
-        require_match(if_match, doc["version"])
+        doc = await _current(rt, session, assignment_id, actor, if_match)
         new = {**doc, **rules.cancelled(doc, reason, utcnow())}
         if doc["status"] in rules.HOLDS_DAY:
             await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
