@@ -1,7 +1,8 @@
 """Test support against the real broker and a real MongoDB-wire server (used by tests/ and bench/)."""
 
 import asyncio
-import subprocess
+import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,24 +14,29 @@ import httpx
 from fastapi import FastAPI
 
 from shared.app import Runtime
+from shared.rabbit_node import process_alive, rabbitmqctl
 from shared.settings import Settings
 
 T = TypeVar("T")
 
 
-def rabbitmqctl(*args: str) -> str:
-    """Run rabbitmqctl (the broker here has no management API) and return its output."""
-    done = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=60, check=True)
-    return done.stdout
+VHOST_NAME = re.compile(r"^sciweek-test-(?:(\d+)-)?[0-9a-f]+$")
 
 
 class RabbitVhost:
-    """A virtual host of its own for one test run, deleted afterwards with everything in it."""
+    """A virtual host of its own for one test run, deleted afterwards with everything in it.
 
-    def __init__(self, base_url: str = "amqp://guest:guest@127.0.0.1:5672/", user: str = "guest") -> None:
-        self.name = f"sciweek-test-{uuid.uuid4().hex[:10]}"
+    `node` names the broker for rabbitmqctl (None: the machine's default node). Names carry the creating
+    process's id, so a later run can delete the vhosts (and their quorum queues) of runs that were killed.
+    """
+
+    def __init__(
+        self, base_url: str = "amqp://guest:guest@127.0.0.1:5672/", user: str = "guest", node: str | None = None
+    ) -> None:
+        self.name = f"sciweek-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.base_url = base_url
         self.user = user
+        self.node = node
 
     @property
     def url(self) -> str:
@@ -38,16 +44,26 @@ class RabbitVhost:
         return urlunsplit((parts.scheme, parts.netloc, "/" + quote(self.name, safe=""), "", ""))
 
     def create(self) -> str:
-        rabbitmqctl("add_vhost", self.name)
-        rabbitmqctl("set_permissions", "-p", self.name, self.user, ".*", ".*", ".*")
+        rabbitmqctl("add_vhost", self.name, node=self.node)
+        rabbitmqctl("set_permissions", "-p", self.name, self.user, ".*", ".*", ".*", node=self.node)
         return self.url
 
     def close_connections(self) -> None:
         """Drop every client connection to this vhost (a broker outage as clients see it)."""
-        rabbitmqctl("close_all_connections", "-p", self.name, "test: simulated connection loss")
+        rabbitmqctl("close_all_connections", "-p", self.name, "test: simulated connection loss", node=self.node)
 
     def delete(self) -> None:
-        rabbitmqctl("delete_vhost", self.name)
+        rabbitmqctl("delete_vhost", self.name, node=self.node)
+
+    def remove_leftovers(self) -> list[str]:
+        """Delete the test vhosts on this broker whose creating process is gone; return their names."""
+        removed = []
+        for name in rabbitmqctl("list_vhosts", "name", node=self.node).split():
+            match = VHOST_NAME.match(name)
+            if match and name != self.name and not (match[1] and process_alive(int(match[1]))):
+                rabbitmqctl("delete_vhost", name, node=self.node, timeout_s=120)
+                removed.append(name)
+        return removed
 
 
 def make_settings(service: str, *, mongodb_url: str, amqp_url: str, namespace: str, **overrides: Any) -> Settings:

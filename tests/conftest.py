@@ -1,5 +1,12 @@
-"""Session-wide real infrastructure: one SecantusDB process and one RabbitMQ vhost per test run."""
+"""Session-wide real infrastructure: one SecantusDB process, a RabbitMQ node of the run's own, one vhost in it.
 
+The run never depends on the machine's broker: it starts its own node (free ports, its own directories)
+and stops it at the end, also when the run fails or is interrupted. For fast local loops,
+SCIWEEK_TEST_AMQP_URL (an existing broker, e.g. amqp://guest:guest@127.0.0.1:5672/) with
+SCIWEEK_TEST_RABBIT_NODE (its node name for rabbitmqctl, e.g. rabbit@localhost) reuses one instead.
+"""
+
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -8,6 +15,7 @@ import pytest
 
 from shared.auth import Role, mint_token
 from shared.embedded import SecantusServer
+from shared.rabbit_node import RabbitNode
 from shared.settings import Settings
 from shared.testing import RabbitVhost, make_settings
 
@@ -20,8 +28,26 @@ def mongodb_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def vhost() -> Iterator[RabbitVhost]:
-    vhost = RabbitVhost()
+def rabbit_node() -> Iterator[RabbitNode | None]:
+    """The run's own broker node (None when SCIWEEK_TEST_AMQP_URL names an existing broker)."""
+    if os.environ.get("SCIWEEK_TEST_AMQP_URL"):
+        yield None
+        return
+    RabbitNode.remove_leftovers()
+    node = RabbitNode().start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def vhost(rabbit_node: RabbitNode | None) -> Iterator[RabbitVhost]:
+    if rabbit_node is None:
+        vhost = RabbitVhost(os.environ["SCIWEEK_TEST_AMQP_URL"], node=os.environ.get("SCIWEEK_TEST_RABBIT_NODE"))
+        vhost.remove_leftovers()
+    else:
+        vhost = RabbitVhost(rabbit_node.url(), node=rabbit_node.name)
     vhost.create()
     yield vhost
     vhost.delete()

@@ -1,0 +1,158 @@
+"""RabbitMQ nodes of our own (test runs, fault and cluster tests) and a time-bounded `rabbitmqctl`.
+
+A node runs from the Debian `rabbitmq-server` as the `rabbitmq` user, on free AMQP and distribution ports,
+with its data, logs, config and enabled-plugins file in a directory of its own under
+`/tmp/sciweek-rabbit/`. The directory also holds `owner.pid` (the process that started it): a later run
+stops the nodes whose owner is gone and removes their directories.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+from shared.embedded import free_port
+
+NODES_ROOT = Path("/tmp/sciweek-rabbit")
+CTL_TIMEOUT_S = 30.0
+
+
+class RabbitCtlError(RuntimeError):
+    """rabbitmqctl failed or did not answer in time."""
+
+
+def rabbitmqctl(*args: str, node: str | None = None, timeout_s: float = CTL_TIMEOUT_S) -> str:
+    """Run rabbitmqctl against `node` (the machine's default node if None), bounded by `timeout_s`."""
+    command = ["rabbitmqctl", "-q", *(["-n", node] if node else []), *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise RabbitCtlError(
+            f"`{' '.join(command)}` did not answer within {timeout_s:.0f}s: is node {node or 'rabbit@<host>'} wedged?"
+        ) from None
+    if done.returncode != 0:
+        raise RabbitCtlError(f"`{' '.join(command)}` failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    return Path(f"/proc/{pid}").exists()
+
+
+def _is_beam(pid: int) -> bool:
+    """Whether `pid` is an Erlang VM (a stale pid file must not make us kill whatever reused the number)."""
+    try:
+        return b"beam" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+class RabbitNode:
+    """One RabbitMQ node started by this process; `start()` waits (bounded) until it accepts AMQP."""
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name or f"sciweek-test-{uuid.uuid4().hex[:8]}@localhost"
+        self.dir = NODES_ROOT / self.name.split("@")[0]
+        self.amqp_port = free_port()
+        self.dist_port = free_port()
+        while self.dist_port == self.amqp_port:
+            self.dist_port = free_port()
+
+    def url(self, vhost: str = "/") -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.amqp_port}/{quote(vhost, safe='')}"
+
+    def ctl(self, *args: str, timeout_s: float = CTL_TIMEOUT_S) -> str:
+        """rabbitmqctl against this node."""
+        return rabbitmqctl(*args, node=self.name, timeout_s=timeout_s)
+
+    def _environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.name,
+            "RABBITMQ_NODE_PORT": str(self.amqp_port),
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_CONFIG_FILE": str(self.dir / "rabbitmq.conf"),
+            "RABBITMQ_MNESIA_BASE": str(self.dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.dir / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.dir / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(self.dir / "pid"),
+        }
+
+    def _prepare(self) -> None:
+        (self.dir / "mnesia").mkdir(parents=True, exist_ok=True)
+        (self.dir / "log").mkdir(exist_ok=True)
+        # the machine's own config pins its listener to 5672: ours names the port it was given
+        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.amqp_port}\n")
+        (self.dir / "enabled_plugins").write_text("[].\n")
+        (self.dir / "owner.pid").write_text(str(os.getpid()))
+        if os.geteuid() == 0:
+            shutil.chown(NODES_ROOT, "rabbitmq", "rabbitmq")
+            for path in [self.dir, *self.dir.rglob("*")]:
+                shutil.chown(path, "rabbitmq", "rabbitmq")
+
+    def start(self, timeout_s: float = 90.0) -> "RabbitNode":
+        self._prepare()
+        subprocess.run(
+            ["rabbitmq-server", "-detached"], env=self._environment(), check=True, timeout=30, capture_output=True
+        )
+        deadline = time.monotonic() + timeout_s
+        while True:  # await_startup fails at once until the node has registered with epmd
+            left = deadline - time.monotonic()
+            try:
+                self.ctl("await_startup", "--timeout", str(max(int(left), 1)), timeout_s=max(left, 1) + 5)
+                return self
+            except RabbitCtlError as error:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RabbitCtlError(f"node {self.name} did not start within {timeout_s:.0f}s: {error}") from None
+                time.sleep(0.3)
+
+    def beam_pid(self) -> int | None:
+        try:
+            return int((self.dir / "pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def kill(self) -> None:
+        """SIGKILL the node's Erlang VM (a crash as the clients see it)."""
+        pid = self.beam_pid()
+        if pid is not None and _is_beam(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def stop(self, remove: bool = True) -> None:
+        """Stop the node (SIGKILL if it does not answer in time) and remove its directory."""
+        try:
+            self.ctl("stop", str(self.dir / "pid"), timeout_s=60)
+        except RabbitCtlError:
+            self.kill()
+        if remove:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def join(self, other: "RabbitNode") -> None:
+        """Make this node a member of `other`'s cluster (stop_app, join_cluster, start_app)."""
+        self.ctl("stop_app")
+        self.ctl("join_cluster", other.name, timeout_s=60)
+        self.ctl("start_app", timeout_s=60)
+
+    @classmethod
+    def remove_leftovers(cls) -> list[str]:
+        """Stop and delete the nodes of earlier runs whose starting process is gone; return their names."""
+        removed: list[str] = []
+        for directory in sorted(NODES_ROOT.glob("sciweek-*")) if NODES_ROOT.exists() else []:
+            try:
+                owner = int((directory / "owner.pid").read_text().strip())
+            except (OSError, ValueError):
+                owner = 0
+            if owner and process_alive(owner):
+                continue
+            node = cls(f"{directory.name}@localhost")
+            node.stop()
+            removed.append(node.name)
+        return removed
