@@ -24,7 +24,7 @@ from shared.http import RateLimiter
 from shared.idempotency import Inbox, Route
 from shared.messaging import Broker, Consumer
 from shared.metrics import Metrics
-from shared.mongo import Document, Session, connect_mongo, in_transaction, ping
+from shared.mongo import Document, Session, connect_for, in_transaction, ping
 from shared.problems import Problem, install_problem_handlers, problem_response
 from shared.programme import Programme, load_programme
 from shared.settings import DEV_JWT_SECRET, Settings
@@ -216,7 +216,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        mongo = connect_mongo(settings.mongodb_url, timeout_ms=settings.mongodb_timeout_ms)
+        mongo = connect_for(settings)
         db = mongo[settings.mongodb_db]
         broker = Broker(settings)
         consumer = Consumer(broker, spec.routes, Inbox(mongo, db), metrics) if spec.routes else None

@@ -137,12 +137,12 @@ def rebuild(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from services.reporting import replay
-    from shared.mongo import connect_mongo
+    from shared.mongo import connect_for
 
     settings = _settings(args.service)
 
     async def run() -> replay.Rebuild:
-        client = connect_mongo(settings.mongodb_url, timeout_ms=settings.mongodb_timeout_ms)
+        client = connect_for(settings)
         try:
             db = client[settings.mongodb_db]
             with tqdm(total=await replay.count_events(db), unit="event", desc="重放 / replay") as bar:

@@ -58,11 +58,17 @@ def secantus_binary() -> Path:
 
 
 class SecantusServer:
-    """A SecantusDB server process on a free port; `storage` is a directory or ":memory:"."""
+    """A SecantusDB server process on a free port; `storage` is a directory or ":memory:".
 
-    def __init__(self, storage: str | Path, log_path: Path | None = None) -> None:
+    `durable` (on-disk storage only) runs it with `--sync-on-commit`: SecantusDB 0.7 honours `j: true` on
+    single writes but not on `commitTransaction`, so without it a committed, acknowledged transaction
+    can be lost on a crash (measured: 87 of 3,555 with `j: true`, 0 of 3,063 with the flag).
+    """
+
+    def __init__(self, storage: str | Path, log_path: Path | None = None, *, durable: bool = True) -> None:
         self.storage = str(storage)
         self.log_path = log_path
+        self.durable = durable and self.storage != ":memory:"
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -89,6 +95,7 @@ class SecantusServer:
                 self.storage,
                 "--log-level",
                 "WARNING",
+                *(["--sync-on-commit"] if self.durable else []),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -107,6 +114,12 @@ class SecantusServer:
 
     def stop(self, timeout_s: float = 15.0) -> None:
         terminate(self.process, timeout_s)
+
+    def kill(self) -> None:
+        """SIGKILL the server (a crash); `start()` brings it back on the same port and data."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
 
 class ServiceProcess:
@@ -161,10 +174,11 @@ class Stack:
         ports: Mapping[str, int] = DEFAULT_PORTS,
         extra_env: Mapping[str, str] | None = None,
         log_dir: Path | None = None,
+        durable: bool = True,
     ) -> None:
         self.amqp_url = amqp_url
         self.log_dir = log_dir
-        self.db = SecantusServer(storage, log_dir / "secantus.log" if log_dir else None)
+        self.db = SecantusServer(storage, log_dir / "secantus.log" if log_dir else None, durable=durable)
         self.extra_env = dict(extra_env or {})
         self.ports = dict(ports)
         self.services: dict[str, ServiceProcess] = {}

@@ -21,6 +21,7 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 from pydantic import ValidationError
+from pymongo.errors import ConnectionFailure, PyMongoError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from shared.contracts import UnknownEventType, validate_data
@@ -158,6 +159,13 @@ def queue_arguments(settings: Settings) -> dict[str, dict[str, Any]]:
         },
         f"{q}.dlq": quorum,
     }
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached or the transaction may simply be retried."""
+    if isinstance(exc, ConnectionFailure):
+        return True
+    return isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
 
 
 class PermanentError(Exception):
@@ -306,7 +314,9 @@ class Consumer:
 
     async def _retry_or_dead_letter(self, message: AbstractIncomingMessage, event: Envelope, exc: Exception) -> None:
         previous = (message.headers or {}).get(ATTEMPT_HEADER, 0)
-        attempt = (previous if isinstance(previous, int) else 0) + 1
+        previous = previous if isinstance(previous, int) else 0
+        # the database being away is not the event's fault: it waits in the retry queue without using up attempts
+        attempt = previous if database_unavailable(exc) else previous + 1
         log.warning(
             "event %s (%s, correlation %s) failed, attempt %d: %r",
             event.id,

@@ -7,14 +7,33 @@ from typing import Any, TypeVar
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from shared.settings import Settings
+
 T = TypeVar("T")
 Session = AsyncClientSession
 Document = dict[str, Any]
 
 
-def connect_mongo(url: str, *, timeout_ms: int = 10_000) -> AsyncMongoClient[Document]:
-    """A client for `url` (lazy: connects on first use)."""
-    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=timeout_ms, appname="sciweek")
+def connect_mongo(
+    url: str, *, timeout_ms: int = 10_000, w: int | str = "majority", journal: bool = True
+) -> AsyncMongoClient[Document]:
+    """A client for `url` (lazy: connects on first use) whose writes and commits use write concern `w`/`journal`.
+
+    The default is durable: acknowledged means journaled. Transactions inherit it for their commit.
+    """
+    return AsyncMongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=timeout_ms, appname="sciweek", w=w, journal=journal
+    )
+
+
+def connect_for(settings: Settings) -> AsyncMongoClient[Document]:
+    """The service's client as its settings describe it (URL, timeout, write concern)."""
+    return connect_mongo(
+        settings.mongodb_url,
+        timeout_ms=settings.mongodb_timeout_ms,
+        w=settings.mongodb_w,
+        journal=settings.mongodb_journal,
+    )
 
 
 async def in_transaction(client: AsyncMongoClient[Document], fn: Callable[[Session], Awaitable[T]]) -> T:

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
     )
     mongodb_db: str = ""
     mongodb_timeout_ms: int = Field(10_000, gt=0)
+    # write concern of every write and transaction commit: an HTTP 2xx, a consumer's ack and the relay's
+    # "sent" mark follow only journaled commits ("majority" journals by default on replica sets)
+    mongodb_w: int | Literal["majority"] = "majority"
+    mongodb_journal: bool = True
     namespace: str = Field("sciweek", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)

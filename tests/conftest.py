@@ -7,16 +7,20 @@ SCIWEEK_TEST_RABBIT_NODE (its node name for rabbitmqctl, e.g. rabbit@localhost) 
 """
 
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from shared.auth import Role, mint_token
 from shared.embedded import SecantusServer
 from shared.rabbit_node import RabbitNode
-from shared.settings import Settings
+from shared.settings import REPO_ROOT, Settings
 from shared.testing import RabbitVhost, make_settings
 
 
@@ -56,6 +60,24 @@ def vhost(rabbit_node: RabbitNode | None) -> Iterator[RabbitVhost]:
 @pytest.fixture
 def namespace() -> str:
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    return datetime.now(TZ).date()
+
+
+@pytest.fixture(scope="session")
+def programme_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference programme moved to run from yesterday for ten days, so bookings are open now."""
+    text = (REPO_ROOT / "config" / "programme.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^start = .*$", f"start = {today() - timedelta(days=1)}", text, count=1)
+    text = re.sub(r"(?m)^end = .*$", f"end = {today() + timedelta(days=9)}", text, count=1)
+    path = tmp_path_factory.mktemp("programme") / "programme.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 SettingsFactory = Callable[..., Settings]

@@ -1,39 +1,21 @@
 """Registration fixtures: a programme around today, a running service, and an approved venue with an open day."""
 
-import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from services.registration.main import create_app
 from shared.app import Runtime
-from shared.settings import REPO_ROOT
 from shared.testing import running_service
+from tests.conftest import TZ, today
 
 Auth = Callable[..., dict[str, str]]
-TZ = ZoneInfo("Asia/Shanghai")
 CITY = "450100"
-
-
-def today() -> date:
-    return datetime.now(TZ).date()
-
-
-@pytest.fixture(scope="session")
-def programme_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The reference programme moved to run from yesterday for ten days, so bookings are open now."""
-    text = (REPO_ROOT / "config" / "programme.toml").read_text(encoding="utf-8")
-    text = re.sub(r"(?m)^start = .*$", f"start = {today() - timedelta(days=1)}", text, count=1)
-    text = re.sub(r"(?m)^end = .*$", f"end = {today() + timedelta(days=9)}", text, count=1)
-    path = tmp_path_factory.mktemp("programme") / "programme.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

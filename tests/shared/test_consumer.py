@@ -6,6 +6,7 @@ from typing import Any
 
 import aio_pika
 from pydantic import SecretStr
+from pymongo.errors import AutoReconnect
 
 from shared.contracts.registration import VenueRegistered
 from shared.envelope import Envelope, new_event
@@ -93,6 +94,23 @@ async def test_failing_handler_is_retried_then_dead_lettered(settings_for: Any, 
         assert await b.db[INBOX].count_documents({}) == 2  # a failed attempt leaves no "processed" record
     assert calls == {"always": 3, "twice": 3, "fine": 1}
     assert [m.headers["x-sciweek-reason"] for m in dead] == ["retries_exhausted"]
+
+
+async def test_an_unreachable_database_does_not_use_up_retries(settings_for: Any, vhost: RabbitVhost) -> None:
+    settings = settings_for("reporting", max_retries=1, retry_delay_ms=100)
+    calls = {"n": 0}
+
+    async def outage(db: Any, session: Any, event: Envelope, data: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] <= 4:  # four times more than the retries allowed
+            raise AutoReconnect("connection refused")
+        await count_venue(db, session, event, data)
+
+    async with bus(settings) as b, running_consumer(b, {TYPE: outage}):
+        await publish(b, venue_event("outage"))
+        await eventually(lambda: count(b, "outage"), timeout_s=20)
+    assert calls["n"] == 5
+    assert await queue_depth(vhost.url, f"{settings.queue}.dlq") == 0
 
 
 async def test_shutdown_finishes_the_message_in_flight(settings_for: Any, vhost: RabbitVhost) -> None:
