@@ -22,15 +22,16 @@ COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-project
 
-# 2. The sources, then the project itself (hatchling builds packages `shared` and `services`).
+# 2. The sources, then the project itself (hatchling builds packages `shared`, `services` and `sciweek`).
 #    uv installs it editable (uv.lock: source = { editable = "." }), so `shared` is imported from
 #    /app/shared and shared.settings.REPO_ROOT is /app: config/programme.toml is found there.
 COPY shared/ shared/
 COPY services/ services/
+COPY sciweek/ sciweek/
 COPY config/ config/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev \
-    && /app/.venv/bin/python -c "import shared.cli, shared.settings as s; assert (s.REPO_ROOT / 'config' / 'programme.toml').is_file()"
+    && /app/.venv/bin/python -c "import sciweek.cli, shared.settings as s; assert (s.REPO_ROOT / 'config' / 'programme.toml').is_file()"
 
 # The code stays owned by root (read-only for the service); the service runs unprivileged.
 RUN groupadd --system --gid 10001 sciweek \

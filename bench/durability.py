@@ -24,7 +24,7 @@ from pymongo import AsyncMongoClient
 from bench.pipeline import end_to_end
 from bench.registration import programme_around_today, set_up, spike
 from bench.volunteers import seed, sync_storm
-from shared.embedded import SecantusServer, ServiceProcess, Stack, free_port
+from sciweek.embedded import SecantusServer, ServiceProcess, Stack, free_port
 from shared.settings import SERVICES, Settings
 from shared.testing import RabbitVhost
 

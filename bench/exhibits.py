@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.pipeline import pct
+from sciweek.embedded import SecantusServer
 from services.exhibits.domain.allocation import propose
 from services.exhibits.domain.search import query_terms, search_fields
 from services.exhibits.main import create_app
 from services.exhibits.service import catalogue
 from services.exhibits.store import SUBMISSIONS
 from shared.auth import mint_token
-from shared.embedded import SecantusServer
 from shared.settings import Settings
 from shared.testing import RabbitVhost, make_settings, running_service
 from tests.exhibits.seed import CITIES, accepted_doc, candidates

@@ -15,8 +15,8 @@ import aio_pika
 import httpx
 from pymongo import AsyncMongoClient
 
+from sciweek.embedded import Stack, free_port
 from shared.auth import mint_token
-from shared.embedded import Stack, free_port
 from shared.settings import SERVICES, Settings
 from shared.testing import RabbitVhost
 

@@ -22,8 +22,8 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from bench.pipeline import bounded, op_count, pct
+from sciweek.embedded import SecantusServer, ServiceProcess, free_port
 from shared.auth import mint_token
-from shared.embedded import SecantusServer, ServiceProcess, free_port
 from shared.settings import REPO_ROOT, Settings
 from shared.testing import RabbitVhost
 

@@ -20,9 +20,9 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from bench.pipeline import bounded, op_count, pct, raw_db_insert_rate
+from sciweek.embedded import SecantusServer, ServiceProcess, free_port
 from services.volunteers.domain.planner import propose
 from shared.auth import mint_token
-from shared.embedded import SecantusServer, ServiceProcess, free_port
 from shared.programme import load_programme
 from shared.settings import REPO_ROOT, Settings
 from shared.testing import RabbitVhost

@@ -1,7 +1,6 @@
 """The one factory that wires every service: MongoDB, RabbitMQ, relay, consumer, health, metrics, errors."""
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -10,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -274,29 +274,33 @@ def _ops_router(metrics: Metrics) -> APIRouter:
     return router
 
 
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per log line, with the correlation id of the request or event being handled."""
+def _bind_context(service: str) -> structlog.types.Processor:
+    def bind(_logger: Any, _method: str, entry: structlog.types.EventDict) -> structlog.types.EventDict:
+        entry["level"] = entry["level"].upper()
+        entry["service"] = service
+        entry["correlation_id"] = correlation_id_var.get()  # of the request or event being handled
+        return entry
 
-    def __init__(self, service: str) -> None:
-        super().__init__()
-        self.service = service
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "service": self.service,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "correlation_id": correlation_id_var.get(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+    return bind
 
 
 def configure_logging(settings: Settings) -> None:
-    """JSON logs on stderr at the configured level."""
+    """JSON logs on stderr at the configured level (structlog renders every stdlib logger's records)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonLogFormatter(settings.service))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                _bind_context(settings.service),
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.EventRenamer("message"),
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
+        )
+    )
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)

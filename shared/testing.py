@@ -3,10 +3,12 @@
 import asyncio
 import os
 import re
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -14,10 +16,34 @@ import httpx
 from fastapi import FastAPI
 
 from shared.app import Runtime
-from shared.rabbit_node import process_alive, rabbitmqctl
 from shared.settings import Settings
 
 T = TypeVar("T")
+
+CTL_TIMEOUT_S = 30.0
+
+
+class RabbitCtlError(RuntimeError):
+    """rabbitmqctl failed or did not answer in time."""
+
+
+def rabbitmqctl(*args: str, node: str | None = None, timeout_s: float = CTL_TIMEOUT_S) -> str:
+    """Run rabbitmqctl against `node` (the machine's default node if None), bounded by `timeout_s`."""
+    command = ["rabbitmqctl", "-q", *(["-n", node] if node else []), *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise RabbitCtlError(
+            f"`{' '.join(command)}` did not answer within {timeout_s:.0f}s: is node {node or 'rabbit@<host>'} wedged?"
+        ) from None
+    if done.returncode != 0:
+        raise RabbitCtlError(f"`{' '.join(command)}` failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return done.stdout
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine."""
+    return Path(f"/proc/{pid}").exists()
 
 
 VHOST_NAME = re.compile(r"^sciweek-test-(?:(\d+)-)?[0-9a-f]+$")

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sciweek.embedded import SecantusServer
+from sciweek.rabbit_node import RabbitNode
 from shared.auth import Role, mint_token
-from shared.embedded import SecantusServer
-from shared.rabbit_node import RabbitNode
 from shared.settings import REPO_ROOT, Settings
 from shared.testing import RabbitVhost, make_settings
 

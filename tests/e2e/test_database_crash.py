@@ -22,17 +22,16 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
+from sciweek.embedded import Stack, free_port
 from services.registration.store import BOOKINGS
 from services.reporting.consumers import ROUTES as REPORTING_ROUTES
 from services.reporting.store import COUNTERS
 from services.volunteers.store import ASSIGNMENTS
 from shared.auth import mint_token
-from shared.embedded import Stack, free_port
 from shared.idempotency import INBOX
 from shared.outbox import OUTBOX
-from shared.rabbit_node import rabbitmqctl
 from shared.settings import SERVICES, Settings
-from shared.testing import RabbitVhost
+from shared.testing import RabbitVhost, rabbitmqctl
 from tests.conftest import today
 
 CRASHES = 5

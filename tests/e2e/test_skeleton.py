@@ -9,8 +9,8 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
+from sciweek.embedded import Stack, free_port
 from shared.auth import mint_token
-from shared.embedded import Stack, free_port
 from shared.settings import SERVICES, Settings
 from shared.testing import RabbitVhost
 

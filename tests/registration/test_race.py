@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sciweek.embedded import ServiceProcess, free_port
 from services.registration.store import BOOKINGS, SEATS
-from shared.embedded import ServiceProcess, free_port
 from shared.mongo import connect_mongo
 from shared.outbox import OUTBOX
 from shared.testing import RabbitVhost

@@ -11,9 +11,9 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.async_api import Page, async_playwright
 
+from sciweek.embedded import free_port
 from services.reporting.main import create_app
 from shared.app import Runtime
-from shared.embedded import free_port
 from shared.testing import eventually
 from tests.reporting import scenario
 from tests.reporting.conftest import publish, settled

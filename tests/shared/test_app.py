@@ -1,13 +1,19 @@
 """What the app factory gives every service: health, readiness, metrics, problems, limits, correlation."""
 
+import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pytest
 
+from sciweek.embedded import SecantusServer, free_port
 from services.reporting.main import create_app as create_reporting
 from services.volunteers.main import create_app as create_volunteers
-from shared.embedded import SecantusServer, free_port
+from shared.app import configure_logging
+from shared.envelope import correlation_id_var
+from shared.settings import Settings
 from shared.testing import eventually, running_service
 
 Auth = Callable[..., dict[str, str]]
@@ -124,3 +130,18 @@ async def test_uploads_have_their_own_body_limit(settings_for: Any) -> None:
         assert as_json.status_code == 413
         files = {"file": ("photo.jpg", b"\xff\xd8\xff" + b"\x00" * 6000, "image/jpeg")}
         assert (await client.post("/api/v1/nowhere", files=files)).status_code == 413
+
+
+def test_logs_are_json_lines_with_the_correlation_id(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    token = correlation_id_var.set("req-42")
+    try:
+        configure_logging(Settings(service="volunteers"))
+        logging.getLogger("sciweek.test").warning("签到 %s", "ok")
+    finally:
+        correlation_id_var.reset(token)
+        root.handlers[:], root.level = saved
+    entry = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert entry["level"] == "WARNING" and entry["message"] == "签到 ok"
+    assert (entry["service"], entry["correlation_id"], entry["logger"]) == ("volunteers", "req-42", "sciweek.test")

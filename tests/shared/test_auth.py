@@ -94,7 +94,7 @@ def test_production_keys_verify_asymmetric_tokens_and_refuse_hmac_forgeries(algo
 
 
 def test_cli_mints_a_usable_token(capsys: pytest.CaptureFixture[str]) -> None:
-    from shared.cli import main
+    from sciweek.cli import main
 
     main(["token", "--role", "city", "--city", "450100"])
     principal = TokenVerifier(SETTINGS).verify(capsys.readouterr().out.strip())

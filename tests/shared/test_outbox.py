@@ -96,7 +96,7 @@ async def test_an_event_nobody_subscribes_to_is_parked_not_retried(settings_for:
 
 
 async def test_topology_declares_subscriptions_before_any_consumer_runs(settings_for: Any, vhost: RabbitVhost) -> None:
-    from shared.cli import declare_topology
+    from sciweek.cli import declare_topology
 
     settings = settings_for("volunteers")
     declared = await declare_topology(settings)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from shared.embedded import free_port
+from sciweek.embedded import free_port
 from shared.programme import load_programme
 from shared.settings import REPO_ROOT, Settings, describe_error
 
@@ -48,7 +48,7 @@ def test_rs256_needs_a_public_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_serve_refuses_bad_settings_with_a_message() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "serve", "volunteers"],
+        [sys.executable, "-m", "sciweek.cli", "serve", "volunteers"],
         cwd=REPO_ROOT,
         env={"PATH": "/usr/bin:/bin", "SCIWEEK_PREFETCH": "-1"},
         capture_output=True,
@@ -78,7 +78,7 @@ def test_programme_quotas_must_add_up(tmp_path: Path) -> None:
 def test_up_without_a_broker_says_how_to_start_it() -> None:
     closed = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "up"],
+        [sys.executable, "-m", "sciweek.cli", "up"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

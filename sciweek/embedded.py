@@ -123,7 +123,7 @@ class SecantusServer:
 
 
 class ServiceProcess:
-    """One service run as `python -m shared.cli serve NAME` with its own environment."""
+    """One service run as `python -m sciweek.cli serve NAME` with its own environment."""
 
     def __init__(self, name: str, port: int, env: Mapping[str, str], log_path: Path | None = None) -> None:
         self.name = name
@@ -139,7 +139,7 @@ class ServiceProcess:
     def start(self) -> None:
         log = open(self.log_path, "ab") if self.log_path else None
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "serve", self.name],
+            [sys.executable, "-m", "sciweek.cli", "serve", self.name],
             env=self.env,
             cwd=REPO_ROOT,
             stdout=log,
@@ -189,7 +189,7 @@ class Stack:
         mongodb_url = self.db.start()
         env = {"AMQP_URL": self.amqp_url, "MONGODB_URL": mongodb_url, **self.extra_env}
         subprocess.run(
-            [sys.executable, "-m", "shared.cli", "topology"],
+            [sys.executable, "-m", "sciweek.cli", "topology"],
             env={**os.environ, **env},
             cwd=REPO_ROOT,
             check=True,

@@ -1,4 +1,4 @@
-"""RabbitMQ nodes of our own (test runs, fault and cluster tests) and a time-bounded `rabbitmqctl`.
+"""RabbitMQ nodes of our own: for test runs, fault and cluster tests.
 
 A node runs from the Debian `rabbitmq-server` as the `rabbitmq` user, on free AMQP and distribution ports,
 with its data, logs, config and enabled-plugins file in a directory of its own under
@@ -16,33 +16,10 @@ import uuid
 from pathlib import Path
 from urllib.parse import quote
 
-from shared.embedded import free_port
+from sciweek.embedded import free_port
+from shared.testing import CTL_TIMEOUT_S, RabbitCtlError, process_alive, rabbitmqctl
 
 NODES_ROOT = Path("/tmp/sciweek-rabbit")
-CTL_TIMEOUT_S = 30.0
-
-
-class RabbitCtlError(RuntimeError):
-    """rabbitmqctl failed or did not answer in time."""
-
-
-def rabbitmqctl(*args: str, node: str | None = None, timeout_s: float = CTL_TIMEOUT_S) -> str:
-    """Run rabbitmqctl against `node` (the machine's default node if None), bounded by `timeout_s`."""
-    command = ["rabbitmqctl", "-q", *(["-n", node] if node else []), *args]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        raise RabbitCtlError(
-            f"`{' '.join(command)}` did not answer within {timeout_s:.0f}s: is node {node or 'rabbit@<host>'} wedged?"
-        ) from None
-    if done.returncode != 0:
-        raise RabbitCtlError(f"`{' '.join(command)}` failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    return done.stdout
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this id exists on this machine."""
-    return Path(f"/proc/{pid}").exists()
 
 
 def _is_beam(pid: int) -> bool:

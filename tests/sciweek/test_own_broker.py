@@ -12,8 +12,9 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from shared.rabbit_node import NODES_ROOT, RabbitCtlError, RabbitNode, rabbitmqctl
+from sciweek.rabbit_node import NODES_ROOT, RabbitNode
 from shared.settings import REPO_ROOT
+from shared.testing import RabbitCtlError, rabbitmqctl
 
 
 class WedgedBroker:

@@ -37,7 +37,7 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def up(args: argparse.Namespace) -> None:
-    from shared.embedded import Stack, amqp_reachable
+    from sciweek.embedded import Stack, amqp_reachable
 
     settings = _settings("reporting")
     if not amqp_reachable(settings.amqp_url):

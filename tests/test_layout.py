@@ -1,0 +1,33 @@
+"""The code's layering: the common library knows no service and no composition root."""
+
+import ast
+from pathlib import Path
+
+from shared.settings import REPO_ROOT
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_shared_imports_no_service_and_not_the_composition_root() -> None:
+    offenders = {
+        str(path.relative_to(REPO_ROOT)): sorted(
+            m for m in imported_modules(path) if m.split(".")[0] in {"services", "sciweek"}
+        )
+        for path in (REPO_ROOT / "shared").rglob("*.py")
+    }
+    assert {path: modules for path, modules in offenders.items() if modules} == {}
+
+
+def test_the_check_sees_imports_inside_functions(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from services.reporting import replay\n    import sciweek.cli\n")
+    assert imported_modules(module) == {"services.reporting", "sciweek.cli"}
