@@ -25,9 +25,10 @@ from pymongo.errors import BulkWriteError, OperationFailure
 
 from bench.pipeline import bounded, op_count, pct
 from sciweek.embedded import SecantusServer
-from services.reporting import replay, store
+from services.reporting import store
 from services.reporting.domain.projection import PROVINCE, Fact, State, merge_into, totals_of
 from services.reporting.main import create_app
+from services.reporting.service import replay
 from shared.app import Runtime
 from shared.auth import mint_token
 from shared.envelope import Envelope

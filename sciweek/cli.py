@@ -136,7 +136,7 @@ def rebuild(args: argparse.Namespace) -> None:
 
     from tqdm import tqdm
 
-    from services.reporting import replay
+    from services.reporting.service import replay
     from shared.mongo import connect_for
 
     settings = _settings(args.service)

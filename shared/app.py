@@ -35,6 +35,14 @@ Reply = tuple[int, dict[str, Any]]
 IndexSetup = Callable[[AsyncDatabase[Document]], Awaitable[None]]
 
 
+API_PREFIX = "/api/v1"  # every service's HTTP API, one version for all four
+
+
+def api_router(prefix: str = "", **options: Any) -> APIRouter:
+    """A router of a service's HTTP API: its paths live under API_PREFIX (so route templates carry it too)."""
+    return APIRouter(prefix=API_PREFIX + prefix, **options)
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     """What makes one service: its HTTP routes, its event subscriptions, its indexes and its periodic jobs.
@@ -45,10 +53,11 @@ class ServiceSpec:
 
     name: str
     title: str
-    router: APIRouter
+    router: APIRouter  # the HTTP API: routers made by api_router()
     routes: Mapping[str, Route] = field(default_factory=dict)
     ensure_indexes: IndexSetup | None = None
     jobs: Mapping[str, tuple[float, "Job"]] = field(default_factory=dict)
+    pages: APIRouter | None = None  # the apps and pages the service serves, at their own paths
 
 
 Job = Callable[["Runtime"], Awaitable[None]]
@@ -251,6 +260,8 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     )
     app.include_router(_ops_router(metrics))
     app.include_router(spec.router)
+    if spec.pages is not None:
+        app.include_router(spec.pages)
     return app
 
 

@@ -283,7 +283,7 @@ GRAFANA_DIR = ROOT / "deploy" / "grafana"
 
 def exported_metric_names() -> set[str]:
     """Every sample name the services expose: the technical metrics and reporting's business figures."""
-    from services.reporting.business_metrics import BusinessMetrics
+    from services.reporting.service.business_metrics import BusinessMetrics
     from shared.metrics import Metrics
 
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}

@@ -31,3 +31,26 @@ def test_the_check_sees_imports_inside_functions(tmp_path: Path) -> None:
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from services.reporting import replay\n    import sciweek.cli\n")
     assert imported_modules(module) == {"services.reporting", "sciweek.cli"}
+
+
+SHAPE = {"api", "service", "domain", "store.py", "main.py", "__init__.py"}
+OPTIONAL = {"consumers.py", "static", "app", "README.md"}  # events it consumes; the apps it serves; notes
+
+
+def test_every_service_has_the_same_inner_shape() -> None:
+    for service in ("registration", "exhibits", "volunteers", "reporting"):
+        root = REPO_ROOT / "services" / service
+        entries = {p.name for p in root.iterdir() if p.name != "__pycache__"}
+        assert SHAPE <= entries, (service, sorted(SHAPE - entries))
+        assert entries <= SHAPE | OPTIONAL, (service, sorted(entries - SHAPE - OPTIONAL))
+        for package in ("api", "service", "domain"):
+            assert (root / package / "__init__.py").is_file(), (service, package)
+
+
+def test_domain_modules_import_no_infrastructure() -> None:
+    infrastructure = {"fastapi", "pymongo", "aio_pika", "starlette", "httpx"}
+    offenders = {
+        str(path.relative_to(REPO_ROOT)): sorted(m for m in imported_modules(path) if m.split(".")[0] in infrastructure)
+        for path in (REPO_ROOT / "services").glob("*/domain/*.py")
+    }
+    assert {path: modules for path, modules in offenders.items() if modules} == {}

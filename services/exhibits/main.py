@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from services.exhibits import store
 from services.exhibits.api import router
-from services.exhibits.hall import build_hall, load_booths
+from services.exhibits.service.hall import build_hall, load_booths
 from shared.app import ServiceSpec, build_app
 from shared.programme import load_programme
 from shared.settings import Settings

@@ -2,11 +2,12 @@
 
 from fastapi import FastAPI
 
-from services.reporting import jobs, store
-from services.reporting.api import router
-from services.reporting.business_metrics import BusinessMetrics
-from services.reporting.clock import Clock
+from services.reporting import store
+from services.reporting.api import pages, router
+from services.reporting.api.clock import Clock
 from services.reporting.consumers import ROUTES
+from services.reporting.service import jobs
+from services.reporting.service.business_metrics import BusinessMetrics
 from shared.app import ServiceSpec, build_app
 from shared.settings import Settings
 
@@ -18,6 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         name="reporting",
         title="sciweek 进度与报告 reporting",
         router=router,
+        pages=pages,
         routes=ROUTES,
         ensure_indexes=store.ensure_indexes,
         jobs={

@@ -4,7 +4,7 @@ from collections import Counter
 from dataclasses import replace
 
 from services.exhibits.domain.allocation import REASONS, Booth, Candidate, Hall, fits, propose, violations
-from services.exhibits.hall import build_hall, load_booths
+from services.exhibits.service.hall import build_hall, load_booths
 from shared.programme import load_programme
 from shared.settings import REPO_ROOT
 from tests.exhibits.seed import candidates

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import jwt
 
+from services.registration.domain.tickets import ISSUER
 from services.registration.store import BOOKINGS
-from services.registration.tickets import ISSUER
 from shared.outbox import OUTBOX
 from tests.registration.conftest import Venue, approved_venue, booking_body, published_openday, today
 

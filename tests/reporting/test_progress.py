@@ -7,8 +7,9 @@ import random
 import subprocess
 from typing import Any
 
-from services.reporting import replay, store
+from services.reporting import store
 from services.reporting.main import create_app
+from services.reporting.service import replay
 from shared.settings import REPO_ROOT
 from shared.testing import make_settings, running_service
 from tests.reporting import scenario

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from services.reporting import summaries
 from services.reporting.main import create_app
+from services.reporting.service import summaries
 from shared.outbox import OUTBOX
 from shared.testing import running_service
 from tests.reporting import scenario

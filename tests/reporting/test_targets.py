@@ -3,9 +3,10 @@
 from datetime import UTC, date, datetime
 from typing import Any
 
-from services.reporting import store, targets
+from services.reporting import store
 from services.reporting.domain.pace import Target, progress
 from services.reporting.main import create_app
+from services.reporting.service import targets
 from shared.outbox import OUTBOX
 from shared.testing import eventually, running_service
 from tests.reporting import scenario

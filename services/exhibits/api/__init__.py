@@ -4,6 +4,6 @@ from fastapi import APIRouter
 
 from services.exhibits.api import allocation, catalogue, review, submissions
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter()
 for module in (submissions, review, allocation, catalogue):
     router.include_router(module.router)

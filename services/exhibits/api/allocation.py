@@ -2,16 +2,16 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.exhibits.api.common import Admin
 from services.exhibits.service import allocation
-from shared.app import RuntimeDep
+from shared.app import RuntimeDep, api_router
 from shared.http import IfMatch, PublicRateLimit, versioned
 
-router = APIRouter(tags=["allocation 展位分配"])
+router = api_router(tags=["allocation 展位分配"])
 
 
 class _Body(BaseModel):

@@ -2,15 +2,15 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from starlette.responses import StreamingResponse
 
 from services.exhibits.service import catalogue
 from services.exhibits.service.catalogue import Filters
-from shared.app import RuntimeDep
+from shared.app import RuntimeDep, api_router
 from shared.http import Cursor, Limit, PublicRateLimit
 
-router = APIRouter(tags=["cloud exhibition 云展厅"])
+router = api_router(tags=["cloud exhibition 云展厅"])
 
 
 @router.get("/catalogue")

@@ -2,16 +2,15 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.exhibits.api.common import Admin, Reviewer, ReviewReader
 from services.exhibits.service import reviews
-from shared.app import RuntimeDep
+from shared.app import RuntimeDep, api_router
 from shared.http import Cursor, Limit, versioned
 
-router = APIRouter(tags=["review 评审"])
+router = api_router(tags=["review 评审"])
 DecisionName = Literal["accepted", "rejected", "waitlisted"]
 
 

@@ -2,17 +2,17 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, UploadFile
+from fastapi import File, Path, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.exhibits.api.common import Exhibitor, Owner, Reader
 from services.exhibits.domain.lifecycle import Contact, Content, PhysicalObject, Status
 from services.exhibits.service import submissions
-from shared.app import RuntimeDep
+from shared.app import RuntimeDep, api_router
 from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, versioned
 
-router = APIRouter(tags=["submissions 展品申报"])
+router = api_router(tags=["submissions 展品申报"])
 FileId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 

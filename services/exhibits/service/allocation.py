@@ -8,7 +8,7 @@ import segno
 
 from services.exhibits.domain import allocation
 from services.exhibits.domain.allocation import Candidate, Hall
-from services.exhibits.hall import build_hall, load_booths
+from services.exhibits.service.hall import build_hall, load_booths
 from services.exhibits.store import ALLOCATION, RELEASES, SUBMISSIONS, WORKING
 from shared.app import Reply, Runtime
 from shared.auth import Principal

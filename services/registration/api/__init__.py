@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from services.registration.api import activities, door, public, venues
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter()
 router.include_router(venues.router)
 router.include_router(public.router)
 router.include_router(door.router)

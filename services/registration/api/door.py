@@ -3,17 +3,16 @@
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.registration.api.common import Operator
 from services.registration.api.public import Booking
 from services.registration.service import bookings, door, opendays
-from shared.app import RuntimeDep
+from shared.app import RuntimeDep, api_router
 from shared.http import Cursor, Limit
 from shared.problems import Problem
 
-router = APIRouter(tags=["door"])
+router = api_router(tags=["door"])
 Token = Field(min_length=10, max_length=2000)
 
 

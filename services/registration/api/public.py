@@ -3,20 +3,20 @@
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.registration.api.venues import OpenDay
-from services.registration.cache import TtlCache
+from services.registration.domain.tickets import qr_png
 from services.registration.service import bookings, opendays
-from services.registration.tickets import qr_png
-from shared.app import RuntimeDep
+from services.registration.service.cache import TtlCache
+from shared.app import RuntimeDep, api_router
 from shared.contracts.registration import OrgType, PricePolicy
 from shared.http import Cursor, IdempotencyKey, Limit, PublicRateLimit
 from shared.problems import Problem
 
-router = APIRouter(prefix="/public", tags=["public"])
+router = api_router("/public", tags=["public"])
 
 
 class BookingIn(BaseModel):

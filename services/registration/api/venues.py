@@ -3,17 +3,17 @@
 from datetime import date, datetime, time
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.registration.api.common import Operator, Reader, Reviewer
 from services.registration.service import opendays, venues
-from shared.app import RuntimeDep
+from shared.app import RuntimeDep, api_router
 from shared.contracts.registration import OrgType, PricePolicy
 from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, etag
 
-router = APIRouter(tags=["venues"])
+router = api_router(tags=["venues"])
 
 
 class Location(BaseModel):

@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 from typing import Any
 
-from services.registration import domain
+from services.registration.domain import rules
 from services.registration.service.common import not_found, record_event
 from services.registration.store import ACTIVITIES
 from shared.app import Reply, Runtime
@@ -80,7 +80,7 @@ async def record_outcome(
     """Held (with participants) or cancelled (with a reason): recorded once, with its one event."""
     doc = await get_activity(rt, actor, activity_id)
     require_match(if_match, doc["version"])
-    domain.check_outcome(doc["status"], outcome["status"], outcome.get("participants"))
+    rules.check_outcome(doc["status"], outcome["status"], outcome.get("participants"))
     changes = {
         "status": outcome["status"],
         "participants": outcome.get("participants"),

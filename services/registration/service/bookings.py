@@ -6,11 +6,12 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from services.registration import domain, store
-from services.registration.cache import TtlCache
+from services.registration import store
+from services.registration.domain import rules
+from services.registration.domain.tickets import sign_ticket
+from services.registration.service.cache import TtlCache
 from services.registration.service.common import not_found, operated_by, record_event
 from services.registration.store import BOOKINGS, OPENDAYS, PHONE_DAYS, SEATS, VENUES
-from services.registration.tickets import sign_ticket
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.registration import BookingCancelled, BookingConfirmed, BookingPromoted, BookingWaitlisted
@@ -47,7 +48,7 @@ async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: T
     if scoped_key is not None and (replay := await _replay(rt, scoped_key, fields)) is not None:
         return replay  # answered before taking any seat
     seat, openday = await _bookable_session(rt, fields["session_id"], sessions)
-    domain.check_bookable(openday, fields["party_size"], utcnow())
+    rules.check_bookable(openday, fields["party_size"], utcnow())
     booking_id = str(uuid.uuid4())
     taken = await store.take_seats(rt.db, seat["_id"], fields["party_size"], booking_id)
     if not taken and not fields["waitlist_if_full"]:
@@ -108,7 +109,7 @@ def _new_booking(
     now = utcnow()
     return {
         "_id": booking_id,
-        "code": domain.booking_code(),
+        "code": rules.booking_code(),
         "status": status,
         "session_id": seat["_id"],
         "openday_id": openday["_id"],
@@ -213,7 +214,7 @@ async def cancel_booking(rt: Runtime, booking_id: str, by: str) -> dict[str, Any
         assert doc is not None
         if doc["status"] == "cancelled":
             return doc
-        domain.check_cancellable(doc)
+        rules.check_cancellable(doc)
         await _end_booking(rt, session, doc, "cancelled", {"cancelled_by": by})
         if doc["status"] == "confirmed":  # only confirmed seats were ever counted as booked
             data = BookingCancelled(
@@ -258,9 +259,9 @@ async def pass_on_seats(rt: Runtime, session: Session, session_id: str, freed: i
     )
     now = utcnow()
     expires = (
-        domain.offer_expiry(now, rt.settings.registration_offer_ttl_s, waiting[0]["starts_at"]) if waiting else None
+        rules.offer_expiry(now, rt.settings.registration_offer_ttl_s, waiting[0]["starts_at"]) if waiting else None
     )
-    promotion = domain.promote_in_order(waiting if expires else [], seat["remaining"] + freed)
+    promotion = rules.promote_in_order(waiting if expires else [], seat["remaining"] + freed)
     for party in promotion.offered:
         await rt.db[BOOKINGS].update_one(
             {"_id": party["_id"], "status": "waitlisted"},
@@ -282,7 +283,7 @@ async def accept_offer(rt: Runtime, booking_id: str) -> dict[str, Any]:
         if doc["status"] == "confirmed":
             return doc  # a retried accept
         now = utcnow()
-        domain.check_acceptable(doc, now)
+        rules.check_acceptable(doc, now)
         await rt.db[BOOKINGS].update_one(
             {"_id": booking_id, "status": "offered"},
             {"$set": {"status": "confirmed", "accepted_at": now}},

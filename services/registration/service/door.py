@@ -4,10 +4,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.registration import domain
+from services.registration.domain import rules
+from services.registration.domain.tickets import read_ticket
 from services.registration.service.common import not_found, operated_by, record_event
 from services.registration.store import BOOKINGS, PRESENCE, SCANS, VENUES
-from services.registration.tickets import read_ticket
 from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.registration import VisitorCheckedIn
@@ -24,7 +24,7 @@ async def operated_venue(rt: Runtime, actor: Principal, venue_id: str) -> dict[s
     return venue
 
 
-def _result(scan_id: str | None, admission: domain.Admission, booking: dict[str, Any] | None) -> dict[str, Any]:
+def _result(scan_id: str | None, admission: rules.Admission, booking: dict[str, Any] | None) -> dict[str, Any]:
     return {
         "scan_id": scan_id,
         "result": admission.outcome,
@@ -72,14 +72,12 @@ async def _admit(
     scan_id: str | None,
 ) -> dict[str, Any]:
     if claims is None:
-        return _result(
-            scan_id, domain.Admission("invalid_token", "二维码无效或被篡改 / forged or altered ticket"), None
-        )
-    refused = domain.check_ticket(claims, venue["_id"], scanned_at.astimezone(tz).date())
+        return _result(scan_id, rules.Admission("invalid_token", "二维码无效或被篡改 / forged or altered ticket"), None)
+    refused = rules.check_ticket(claims, venue["_id"], scanned_at.astimezone(tz).date())
     booking = await rt.db[BOOKINGS].find_one({"_id": claims["b"]}, session=session) if refused is None else None
     if refused is not None or booking is None:
-        return _result(scan_id, refused or domain.Admission("booking_cancelled", "预约不存在 / no such booking"), None)
-    admission = domain.admit(booking, tz)
+        return _result(scan_id, refused or rules.Admission("booking_cancelled", "预约不存在 / no such booking"), None)
+    admission = rules.admit(booking, tz)
     if admission.outcome == "checked_in":
         await _check_in(rt, session, venue, booking, scanned_at, offline)
     return _result(scan_id, admission, booking)

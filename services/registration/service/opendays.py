@@ -5,7 +5,7 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.registration import domain
+from services.registration.domain import rules
 from services.registration.service.common import not_found, operated_by, record_event
 from services.registration.store import OPENDAYS, SEATS, VENUES
 from shared.app import Runtime
@@ -36,7 +36,7 @@ async def create_openday(rt: Runtime, actor: Principal, venue_id: str, body: dic
     if venue is None:
         raise not_found("venue")
     doc = _draft(rt, venue, body)
-    domain.check_booking_window(doc["booking_opens_at"], doc["booking_closes_at"])
+    rules.check_booking_window(doc["booking_opens_at"], doc["booking_closes_at"])
     seats = [
         {
             "_id": s["session_id"],
@@ -64,13 +64,13 @@ async def create_openday(rt: Runtime, actor: Principal, venue_id: str, body: dic
 
 def _draft(rt: Runtime, venue: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     day: date = body["date"]
-    slots = [domain.SlotIn(s["start"], s["end"], 0 if body["online"] else s["capacity"]) for s in body["sessions"]]
-    domain.check_open_day(day, rt.programme.start, rt.programme.end, body["online"], body.get("online_url"), slots)
-    domain.check_price(body["price_policy"], body.get("normal_price"))
+    slots = [rules.SlotIn(s["start"], s["end"], 0 if body["online"] else s["capacity"]) for s in body["sessions"]]
+    rules.check_open_day(day, rt.programme.start, rt.programme.end, body["online"], body.get("online_url"), slots)
+    rules.check_price(body["price_policy"], body.get("normal_price"))
     tz = ZoneInfo(rt.programme.timezone)
     sessions = [
         {"session_id": str(uuid.uuid4()), "starts_at": start, "ends_at": end, "capacity": capacity}
-        for start, end, capacity in domain.session_times(day, slots, tz)
+        for start, end, capacity in rules.session_times(day, slots, tz)
     ]
     last_start = sessions[-1]["starts_at"] if sessions else datetime.combine(day, time(23, 59), tz)
     now = utcnow()
@@ -106,8 +106,8 @@ async def edit_openday(
     doc = await operated_openday(rt, actor, openday_id)
     require_match(if_match, doc["version"])
     merged = {**doc, **changes}
-    domain.check_booking_window(merged["booking_opens_at"], merged["booking_closes_at"])
-    domain.check_price(merged["price_policy"], merged.get("normal_price"))
+    rules.check_booking_window(merged["booking_opens_at"], merged["booking_closes_at"])
+    rules.check_price(merged["price_policy"], merged.get("normal_price"))
     result = await rt.db[OPENDAYS].update_one(
         {"_id": openday_id, "version": doc["version"]}, {"$set": changes, "$inc": {"version": 1}}
     )

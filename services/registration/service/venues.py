@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from services.registration import domain
+from services.registration.domain import rules
 from services.registration.service.common import not_found, operated_by, record_event, venue_scope
 from services.registration.store import VENUES
 from shared.app import Reply, Runtime
@@ -90,7 +90,7 @@ async def review_venue(
 ) -> Reply:
     """Approve or reject a pending venue of the caller's city (404 for venues of other cities)."""
     venue = await get_venue(rt, actor, venue_id)
-    domain.decide_venue_review(venue["status"])
+    rules.decide_venue_review(venue["status"])
     status = "approved" if approve else "rejected"
 
     async def txn(session: Session) -> Reply:

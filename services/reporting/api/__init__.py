@@ -10,3 +10,5 @@ router.include_router(summaries.router)
 router.include_router(targets.router)
 router.include_router(dashboard.router)
 router.include_router(exports.router)
+
+pages = dashboard.pages

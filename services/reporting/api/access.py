@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from services.reporting import summaries
+from services.reporting.service import summaries
 from shared.app import Runtime
 from shared.auth import Principal, require_roles
 from shared.problems import Problem

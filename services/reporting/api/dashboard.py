@@ -9,38 +9,40 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 from sse_starlette.sse import EventSourceResponse
 
-from services.reporting import dashboard, store
+from services.reporting import store
 from services.reporting.api.access import Reader
-from services.reporting.clock import NowDep
-from shared.app import RuntimeDep
+from services.reporting.api.clock import NowDep
+from services.reporting.service import dashboard
+from shared.app import RuntimeDep, api_router
 from shared.http import PublicRateLimit
 from shared.problems import Problem
 
-router = APIRouter(tags=["dashboard"])
+router = api_router(tags=["dashboard"])
+pages = APIRouter(include_in_schema=False)  # the page itself and its files, outside the API
 STATIC = Path(__file__).resolve().parent.parent / "static"
 FILES = {"index.html", "dashboard.js", "dashboard.css", "vendor/echarts.min.js"}
 
 
-@router.get("/dashboard", include_in_schema=False)
+@pages.get("/dashboard")
 async def page() -> FileResponse:
     """科技活动周实时看板 / The live dashboard page."""
     return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
 
-@router.get("/dashboard/static/{name:path}", include_in_schema=False)
+@pages.get("/dashboard/static/{name:path}")
 async def static_file(name: str) -> FileResponse:
     if name not in FILES:
         raise Problem(404, "not_found", detail="没有该文件 / no such file")
     return FileResponse(STATIC / name, headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.get("/api/v1/dashboard")
+@router.get("/dashboard")
 async def dashboard_numbers(rt: RuntimeDep, principal: Reader, now: NowDep) -> dict[str, Any]:
     """看板数据 / Every dashboard number, from the projections (constant time in the number of events)."""
     return await dashboard.dashboard(rt, principal, now)
 
 
-@router.get("/api/v1/dashboard/public")
+@router.get("/dashboard/public")
 async def public_headline(rt: RuntimeDep, now: NowDep, _: PublicRateLimit) -> dict[str, Any]:
     """公开的总体数字 / Province-wide headline numbers without a token (if the deployment allows it)."""
     if not rt.settings.reporting_public_headline:
@@ -48,7 +50,7 @@ async def public_headline(rt: RuntimeDep, now: NowDep, _: PublicRateLimit) -> di
     return await dashboard.headline(rt, now)
 
 
-@router.get("/api/v1/dashboard/stream")
+@router.get("/dashboard/stream")
 async def stream(rt: RuntimeDep, request: Request, _: PublicRateLimit) -> EventSourceResponse:
     """SSE: a `changed` event carrying the projection version whenever new events were applied."""
 

@@ -1,16 +1,16 @@
 """Exports: XLSX of every dashboard table; PDF of the city, unit and provincial summaries."""
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from gridfs.errors import NoFile
 
-from services.reporting import dashboard, exports, summaries
 from services.reporting.api.access import Admin, AuthorCode, Reader, Writer, author_of
-from services.reporting.clock import NowDep
+from services.reporting.api.clock import NowDep
 from services.reporting.domain.projection import PROVINCE
-from shared.app import RuntimeDep
+from services.reporting.service import dashboard, exports, summaries
+from shared.app import RuntimeDep, api_router
 from shared.media import bucket
 
-router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
+router = api_router("/exports", tags=["exports"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

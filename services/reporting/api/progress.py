@@ -2,14 +2,13 @@
 
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.reporting import store
 from services.reporting.domain.projection import PROVINCE, city_scope
-from shared.app import RuntimeDep
+from shared.app import RuntimeDep, api_router
 
-router = APIRouter(prefix="/api/v1", tags=["progress"])
+router = api_router(tags=["progress"])
 
 
 class Counters(BaseModel):

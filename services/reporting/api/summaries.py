@@ -4,21 +4,21 @@ submission, exceptions, deadlines. `{code}` is a city's division code or a unit'
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response, UploadFile
+from fastapi import Header, Path, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from services.reporting import summaries
 from services.reporting.api.access import Admin, AuthorCode, Writer, author_of
-from services.reporting.clock import NowDep
+from services.reporting.api.clock import NowDep
 from services.reporting.domain import deadlines
 from services.reporting.domain.projection import PROVINCE
-from shared.app import RuntimeDep
+from services.reporting.service import summaries
+from shared.app import RuntimeDep, api_router
 from shared.auth import Principal
 from shared.http import etag
 from shared.media import IMAGES, media_response, store_upload
 
-router = APIRouter(prefix="/api/v1", tags=["summaries"])
+router = api_router(tags=["summaries"])
 PictureId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 
 

@@ -2,16 +2,14 @@
 
 from typing import Any
 
-from fastapi import APIRouter
-
-from services.reporting import targets
 from services.reporting.api.access import Admin, Reader
-from services.reporting.clock import NowDep
-from shared.app import RuntimeDep
+from services.reporting.api.clock import NowDep
+from services.reporting.service import targets
+from shared.app import RuntimeDep, api_router
 from shared.problems import Problem
 from shared.programme import TargetSpec
 
-router = APIRouter(prefix="/api/v1", tags=["targets"])
+router = api_router(tags=["targets"])
 
 
 @router.get("/targets")

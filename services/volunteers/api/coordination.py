@@ -2,16 +2,16 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import Field
 
 from services.volunteers.api.common import PAGE, Admin, Body, Coordinator
 from services.volunteers.service import coordination
 from services.volunteers.service.views import assignment_view
-from shared.app import RuntimeDep
+from shared.app import RuntimeDep, api_router
 from shared.http import decode_cursor, encode_cursor
 
-router = APIRouter(prefix="/api/v1", tags=["coordination"])
+router = api_router(tags=["coordination"])
 
 
 class QuotaIn(Body):

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -11,10 +11,10 @@ from services.volunteers.api.common import PAGE, Body, Coordinator, Reader, Shor
 from services.volunteers.domain import assignments as rules
 from services.volunteers.service import dispatch, planner
 from services.volunteers.service.views import assignment_view
-from shared.app import RuntimeDep
+from shared.app import RuntimeDep, api_router
 from shared.http import IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
 
-router = APIRouter(prefix="/api/v1", tags=["dispatch"])
+router = api_router(tags=["dispatch"])
 Status = Literal["planned", "accepted", "declined", "checked_in", "completed", "missed", "cancelled"]
 Activities = list[Annotated[str, Field(max_length=200)]]
 

@@ -4,20 +4,20 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import File, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, Field
 
 from services.volunteers.api.common import Body, Commissioner, Reader
 from services.volunteers.domain.field import Decline, OpType, Position, VisitReport
 from services.volunteers.service import dispatch, field, photos
-from shared.app import Runtime, RuntimeDep
+from shared.app import Runtime, RuntimeDep, api_router
 from shared.auth import Principal
 from shared.http import IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
 from shared.mongo import utcnow
 from shared.problems import Problem
 
-router = APIRouter(prefix="/api/v1", tags=["field"])
+router = api_router(tags=["field"])
 
 
 class OperationIn(Body):

@@ -2,19 +2,19 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import File, Query, UploadFile
 
 from services.volunteers.api.common import PAGE, Coordinator, Reader
 from services.volunteers.domain.reference import CommissionerRow, HouseholdRow, VillageRow
 from services.volunteers.service import reference
 from services.volunteers.service.views import check_city, commissioner_view, household_view, not_found, village_view
 from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, VILLAGES
-from shared.app import Runtime, RuntimeDep
+from shared.app import Runtime, RuntimeDep, api_router
 from shared.auth import Principal
 from shared.http import decode_cursor, encode_cursor
 from shared.problems import Problem
 
-router = APIRouter(prefix="/api/v1", tags=["reference"])
+router = api_router(tags=["reference"])
 MAX_IMPORT_BYTES = 20_000_000
 ImportId = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 

@@ -3,9 +3,10 @@
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.reporting import store, summaries, targets
+from services.reporting import store
+from services.reporting.domain.labels import TABLE_COUNTERS
 from services.reporting.domain.projection import PROVINCE, city_day_scope, city_scope, day_scope, zone_scope
-from services.reporting.labels import TABLE_COUNTERS
+from services.reporting.service import summaries, targets
 from shared.app import Runtime
 from shared.auth import Principal
 

@@ -6,8 +6,9 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from services.reporting import store, targets
+from services.reporting import store
 from services.reporting.domain.projection import PROVINCE, city_scope
+from services.reporting.service import targets
 from shared.app import Runtime
 from shared.mongo import utcnow
 

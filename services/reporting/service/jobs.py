@@ -1,6 +1,6 @@
 """Periodic work of every replica (safe concurrently: each announcement is claimed by a conditional update)."""
 
-from services.reporting import summaries, targets
+from services.reporting.service import summaries, targets
 from shared.app import Runtime
 from shared.mongo import utcnow
 

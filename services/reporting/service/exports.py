@@ -17,7 +17,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from services.reporting.labels import LABELS, STATUS, TABLE_COUNTERS
+from services.reporting.domain.labels import LABELS, STATUS, TABLE_COUNTERS
 from shared.tabular import xlsx_bytes
 
 # Real CJK fonts (Debian fonts-wqy-microhei, fonts-noto-cjk); embedded so any viewer renders the text.

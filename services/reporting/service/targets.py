@@ -5,9 +5,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.reporting import store
+from services.reporting.domain.labels import LABELS
 from services.reporting.domain.pace import Target, progress
 from services.reporting.domain.projection import PROVINCE, city_scope, zone_scope
-from services.reporting.labels import LABELS
 from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.reporting import TargetBehindPace

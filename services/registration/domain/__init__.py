@@ -1,0 +1,1 @@
+"""Rules of the registration service: no FastAPI, pymongo or aio-pika here."""

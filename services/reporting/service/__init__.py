@@ -1,0 +1,1 @@
+"""Use cases of the reporting service: summaries, targets, dashboard, exports, replay, periodic jobs."""
