@@ -75,6 +75,7 @@ class Runtime:
     broker: Broker
     relay: outbox.Relay
     consumer: Consumer | None
+    events: outbox.Outbox  # the one way to emit an event: `await rt.events.emit(session, data, subject=...)`
     background: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -238,6 +239,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
             broker,
             outbox.Relay(db, broker, settings, metrics),
             consumer,
+            outbox.Outbox(db, settings.source),
         )
         await runtime.start(spec)
         app.state.runtime = runtime

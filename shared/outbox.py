@@ -12,11 +12,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from pydantic import BaseModel
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from shared.envelope import Envelope
+from shared.contracts import event_type_of
+from shared.envelope import Envelope, new_event
 from shared.metrics import Metrics
 from shared.mongo import Document, Session
 from shared.settings import Settings
@@ -31,6 +33,20 @@ MAX_BACKOFF_S = 10.0
 
 class Publisher(Protocol):
     async def publish(self, event: Envelope) -> None: ...
+
+
+class Outbox:
+    """The one way a service emits an event: a contract object, written in the caller's transaction."""
+
+    def __init__(self, db: AsyncDatabase[Document], source: str) -> None:
+        self.db = db
+        self.source = source
+
+    async def emit(self, session: Session, data: BaseModel, *, subject: str | None = None) -> Envelope:
+        """Record the event whose payload is `data` (its type comes from its contract) for the relay."""
+        event = new_event(event_type_of(data), data, source=self.source, subject=subject)
+        await add_to_outbox(self.db, session, event)
+        return event
 
 
 async def add_to_outbox(db: AsyncDatabase[Document], session: Session, event: Envelope) -> None:

@@ -54,3 +54,16 @@ def test_domain_modules_import_no_infrastructure() -> None:
         for path in (REPO_ROOT / "services").glob("*/domain/*.py")
     }
     assert {path: modules for path, modules in offenders.items() if modules} == {}
+
+
+def test_services_emit_events_one_way() -> None:
+    """Every service emits through `Runtime.events.emit` with a contract object: no envelope built by hand."""
+    direct = {"shared.outbox": "add_to_outbox", "shared.envelope": "new_event"}
+    offenders = []
+    for path in (REPO_ROOT / "services").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module in direct:
+                if any(alias.name == direct[node.module] for alias in node.names):
+                    offenders.append(str(path.relative_to(REPO_ROOT)))
+    assert offenders == []

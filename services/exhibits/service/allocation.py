@@ -13,10 +13,8 @@ from services.exhibits.store import ALLOCATION, RELEASES, SUBMISSIONS, WORKING
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import AllocationReleased, BoothAssigned, Placement
-from shared.envelope import new_event
 from shared.http import require_match
 from shared.mongo import Document, Session, utcnow
-from shared.outbox import add_to_outbox
 from shared.problems import Problem
 
 
@@ -208,17 +206,11 @@ async def _release_events(
     for p in placements:
         if before.get(p.exhibit_id) != p.booth_id:
             assigned = BoothAssigned(**p.model_dump(), release=number)
-            event = new_event(
-                "exhibits.booth.assigned.v1", assigned, source=rt.settings.source, subject=f"exhibit/{p.exhibit_id}"
-            )
-            await add_to_outbox(rt.db, session, event)
+            await rt.events.emit(session, assigned, subject=f"exhibit/{p.exhibit_id}")
     released = AllocationReleased(
         release=number, placements=placements, unplaced=record["unplaced"], changelog=record["changelog"]
     )
-    event = new_event(
-        "exhibits.allocation.released.v1", released, source=rt.settings.source, subject=f"allocation/{number}"
-    )
-    await add_to_outbox(rt.db, session, event)
+    await rt.events.emit(session, released, subject=f"allocation/{number}")
 
 
 async def get_release(rt: Runtime, number: int | None) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from services.exhibits.domain.lifecycle import facts
 from services.exhibits.store import REVIEWERS, SUBMISSIONS
 from shared.app import Runtime
 from shared.auth import Principal
-from shared.envelope import Envelope, new_event
 from shared.mongo import Session
 from shared.problems import Problem
 
@@ -55,12 +54,11 @@ async def load_in_scope(
     raise not_found()
 
 
-def exhibit_event(
-    rt: Runtime, event_type: str, contract: type[BaseModel], doc: dict[str, Any], **extra: Any
-) -> Envelope:
-    """An exhibit event carrying the exhibit's facts as they are in `doc`."""
-    data = contract(**facts(doc), **extra)
-    return new_event(event_type, data, source=rt.settings.source, subject=f"exhibit/{doc['_id']}")
+async def emit_exhibit_event(
+    rt: Runtime, session: Session, contract: type[BaseModel], doc: dict[str, Any], **extra: Any
+) -> None:
+    """The event `contract` about an exhibit, carrying its facts as they are in `doc`."""
+    await rt.events.emit(session, contract(**facts(doc), **extra), subject=f"exhibit/{doc['_id']}")
 
 
 # candidate for shared/: shared.idempotency — scope an Idempotency-Key to caller and action.

@@ -4,7 +4,7 @@ from typing import Any
 
 from services.exhibits.domain import lifecycle, review, search
 from services.exhibits.service.records import (
-    exhibit_event,
+    emit_exhibit_event,
     load_in_scope,
     not_found,
     reviewer_zones,
@@ -14,17 +14,15 @@ from services.exhibits.store import REVIEWERS, REVIEWS, SUBMISSIONS
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitAccepted, ExhibitRejected, ExhibitWaitlisted, ReviewSubmitted
-from shared.envelope import new_event
 from shared.http import decode_cursor, encode_cursor
 from shared.mongo import Session, utcnow
-from shared.outbox import add_to_outbox
 from shared.problems import Problem
 from shared.rules import RuleViolation
 
-DECISIONS: dict[str, tuple[str, type[Any]]] = {
-    "accepted": ("exhibits.exhibit.accepted.v1", ExhibitAccepted),
-    "rejected": ("exhibits.exhibit.rejected.v1", ExhibitRejected),
-    "waitlisted": ("exhibits.exhibit.waitlisted.v1", ExhibitWaitlisted),
+DECISIONS: dict[str, type[Any]] = {
+    "accepted": ExhibitAccepted,
+    "rejected": ExhibitRejected,
+    "waitlisted": ExhibitWaitlisted,
 }
 
 
@@ -83,10 +81,7 @@ async def submit_review(rt: Runtime, exhibit_id: str, scores: dict[str, int], co
             change = _merge(lifecycle.transition(doc, "in_review", "reviewer", actor.sub, now), change)
         await _write(rt, doc, change, session)
         data = ReviewSubmitted(exhibit_id=exhibit_id, reviewer_id=actor.sub, zone=doc["zone"], score=total)
-        event = new_event(
-            "exhibits.review.submitted.v1", data, source=rt.settings.source, subject=f"exhibit/{exhibit_id}"
-        )
-        await add_to_outbox(rt.db, session, event)
+        await rt.events.emit(session, data, subject=f"exhibit/{exhibit_id}")
         return 200, {"exhibit_id": exhibit_id, "reviewer_id": actor.sub, **_plain_review(mine)}
 
     return await rt.commit(txn)
@@ -133,8 +128,7 @@ async def decide(rt: Runtime, exhibit_id: str, decision: str, force: bool, actor
         await _write(rt, doc, change, session)
         fresh = await rt.db[SUBMISSIONS].find_one({"_id": exhibit_id}, session=session)
         assert fresh is not None
-        event_type, contract = DECISIONS[decision]
-        await add_to_outbox(rt.db, session, exhibit_event(rt, event_type, contract, fresh, decided_by=actor.sub))
+        await emit_exhibit_event(rt, session, DECISIONS[decision], fresh, decided_by=actor.sub)
         return 200, submission_view(fresh, "admin")
 
     return await rt.commit(txn)

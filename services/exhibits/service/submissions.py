@@ -6,7 +6,7 @@ from fastapi import UploadFile
 
 from services.exhibits.domain import lifecycle
 from services.exhibits.domain.lifecycle import Content
-from services.exhibits.service.records import exhibit_event, load_in_scope, not_found, scoped_key, submission_view
+from services.exhibits.service.records import emit_exhibit_event, load_in_scope, not_found, scoped_key, submission_view
 from services.exhibits.store import SUBMISSIONS
 from shared.app import Reply, Runtime
 from shared.auth import Principal
@@ -14,7 +14,6 @@ from shared.contracts.exhibits import ExhibitConfirmed, ExhibitSubmitted, Exhibi
 from shared.http import decode_cursor, encode_cursor, require_match
 from shared.media import IMAGES, VIDEOS, store_upload
 from shared.mongo import Session, utcnow
-from shared.outbox import add_to_outbox
 from shared.problems import Problem
 
 MAX_MEDIA = 12
@@ -81,15 +80,8 @@ async def _apply(
     fresh = await rt.db[SUBMISSIONS].find_one({"_id": doc["_id"]}, session=session)
     assert fresh is not None
     for contract, extra in events:
-        await add_to_outbox(rt.db, session, exhibit_event(rt, EVENT_TYPES[contract], contract, fresh, **extra))
+        await emit_exhibit_event(rt, session, contract, fresh, **extra)
     return submission_view(fresh)
-
-
-EVENT_TYPES: dict[type[Any], str] = {
-    ExhibitSubmitted: "exhibits.exhibit.submitted.v1",
-    ExhibitWithdrawn: "exhibits.exhibit.withdrawn.v1",
-    ExhibitConfirmed: "exhibits.exhibit.confirmed.v1",
-}
 
 
 async def update(rt: Runtime, exhibit_id: str, content: Content, actor: Principal, if_match: str | None) -> Reply:

@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from services.registration.domain import rules
-from services.registration.service.common import not_found, record_event
+from services.registration.service.common import not_found
 from services.registration.store import ACTIVITIES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
@@ -59,7 +59,7 @@ async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any
 
     async def txn(session: Session) -> Reply:
         await rt.db[ACTIVITIES].insert_one(doc, session=session)
-        await record_event(rt, session, "registration.activity.scheduled.v1", data, f"activity/{doc['_id']}")
+        await rt.events.emit(session, data, subject=f"activity/{doc['_id']}")
         return 201, activity_view(doc)
 
     scoped_key = f"{actor.sub}:schedule_activity:{key}" if key else None
@@ -95,13 +95,7 @@ async def record_outcome(
         )
         if done.modified_count != 1:
             require_match(if_match, doc["version"] + 1)
-        await record_event(
-            rt,
-            session,
-            f"registration.activity.{outcome['status']}.v1",
-            _outcome_data(doc, changes),
-            f"activity/{activity_id}",
-        )
+        await rt.events.emit(session, _outcome_data(doc, changes), subject=f"activity/{activity_id}")
         return {**doc, **changes, "version": doc["version"] + 1}
 
     return await rt.commit(txn)

@@ -10,7 +10,7 @@ from services.registration import store
 from services.registration.domain import rules
 from services.registration.domain.tickets import sign_ticket
 from services.registration.service.cache import TtlCache
-from services.registration.service.common import not_found, operated_by, record_event
+from services.registration.service.common import not_found, operated_by
 from services.registration.store import BOOKINGS, OPENDAYS, PHONE_DAYS, SEATS, VENUES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
@@ -133,10 +133,10 @@ async def _insert_booking(rt: Runtime, session: Session, doc: dict[str, Any]) ->
     await rt.db[BOOKINGS].insert_one(doc, session=session)
     subject = f"booking/{doc['_id']}"
     if doc["status"] == "confirmed":
-        await record_event(rt, session, "registration.booking.confirmed.v1", _confirmed(doc), subject)
+        await rt.events.emit(session, _confirmed(doc), subject=subject)
     else:
         data = BookingWaitlisted(booking_id=doc["_id"], **_facts(doc))
-        await record_event(rt, session, "registration.booking.waitlisted.v1", data, subject)
+        await rt.events.emit(session, data, subject=subject)
     return 201, booking_view(rt, doc)
 
 
@@ -223,7 +223,7 @@ async def cancel_booking(rt: Runtime, booking_id: str, by: str) -> dict[str, Any
                 cancelled_by=by,
                 **_facts(doc),
             )
-            await record_event(rt, session, "registration.booking.cancelled.v1", data, f"booking/{booking_id}")
+            await rt.events.emit(session, data, subject=f"booking/{booking_id}")
         return {**doc, "status": "cancelled", "cancelled_by": by}
 
     return await rt.commit(txn)
@@ -270,7 +270,7 @@ async def pass_on_seats(rt: Runtime, session: Session, session_id: str, freed: i
         )
         assert expires is not None
         data = BookingPromoted(booking_id=party["_id"], offer_expires_at=expires, **_facts(party))
-        await record_event(rt, session, "registration.booking.promoted.v1", data, f"booking/{party['_id']}")
+        await rt.events.emit(session, data, subject=f"booking/{party['_id']}")
     await store.move_seats(rt.db, session, session_id, promotion.left - seat["remaining"])
 
 
@@ -290,9 +290,7 @@ async def accept_offer(rt: Runtime, booking_id: str) -> dict[str, Any]:
             session=session,
         )
         confirmed = {**doc, "status": "confirmed"}
-        await record_event(
-            rt, session, "registration.booking.confirmed.v1", _confirmed(confirmed), f"booking/{booking_id}"
-        )
+        await rt.events.emit(session, _confirmed(confirmed), subject=f"booking/{booking_id}")
         return confirmed
 
     return await rt.commit(txn)

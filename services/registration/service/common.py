@@ -1,21 +1,9 @@
-"""What every use case shares: recording events in the outbox, and the caller's scope as a filter."""
+"""What every use case shares: the caller's scope as a filter, and the answer for ids outside it."""
 
 from typing import Any
 
-from pydantic import BaseModel
-
-from shared.app import Runtime
 from shared.auth import Principal
-from shared.envelope import new_event
-from shared.mongo import Session
-from shared.outbox import add_to_outbox
 from shared.problems import Problem
-
-
-async def record_event(rt: Runtime, session: Session, event_type: str, data: BaseModel, subject: str) -> None:
-    """Write one event to the outbox inside the caller's transaction."""
-    event = new_event(event_type, data, source=rt.settings.source, subject=subject)
-    await add_to_outbox(rt.db, session, event)
 
 
 def venue_scope(actor: Principal) -> dict[str, Any]:

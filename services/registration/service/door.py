@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from services.registration.domain import rules
 from services.registration.domain.tickets import read_ticket
-from services.registration.service.common import not_found, operated_by, record_event
+from services.registration.service.common import not_found, operated_by
 from services.registration.store import BOOKINGS, PRESENCE, SCANS, VENUES
 from shared.app import Runtime
 from shared.auth import Principal
@@ -102,7 +102,7 @@ async def _check_in(
         checked_in_at=at,
         offline=offline,
     )
-    await record_event(rt, session, "registration.visitor.checked_in.v1", data, f"booking/{booking['_id']}")
+    await rt.events.emit(session, data, subject=f"booking/{booking['_id']}")
     if venue.get("tracks_exit"):
         await _count_inside(rt, session, venue["_id"], booking["date"], booking["party_size"])
 

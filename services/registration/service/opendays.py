@@ -6,7 +6,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.registration.domain import rules
-from services.registration.service.common import not_found, operated_by, record_event
+from services.registration.service.common import not_found, operated_by
 from services.registration.store import OPENDAYS, SEATS, VENUES
 from shared.app import Runtime
 from shared.auth import Principal
@@ -147,7 +147,7 @@ async def publish_openday(rt: Runtime, actor: Principal, openday_id: str) -> dic
             session=session,
         )
         if done.modified_count == 1:  # published exactly once, whoever asks twice
-            await record_event(rt, session, "registration.openday.published.v1", data, f"openday/{openday_id}")
+            await rt.events.emit(session, data, subject=f"openday/{openday_id}")
         fresh = await rt.db[OPENDAYS].find_one({"_id": openday_id}, session=session)
         assert fresh is not None
         return fresh

@@ -4,7 +4,7 @@ import uuid
 from typing import Any
 
 from services.registration.domain import rules
-from services.registration.service.common import not_found, operated_by, record_event, venue_scope
+from services.registration.service.common import not_found, operated_by, venue_scope
 from services.registration.store import VENUES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
@@ -55,7 +55,7 @@ async def register_venue(rt: Runtime, actor: Principal, fields: dict[str, Any], 
 
     async def txn(session: Session) -> Reply:
         await rt.db[VENUES].insert_one(doc, session=session)
-        await record_event(rt, session, "registration.venue.registered.v1", data, f"venue/{doc['_id']}")
+        await rt.events.emit(session, data, subject=f"venue/{doc['_id']}")
         return 201, venue_view(doc)
 
     scoped_key = f"{actor.sub}:register_venue:{key}" if key else None
@@ -101,13 +101,7 @@ async def review_venue(
         )
         if done.modified_count != 1:
             raise Problem(409, "venue_already_reviewed", detail="场馆已审核 / venue already reviewed")
-        await record_event(
-            rt,
-            session,
-            f"registration.venue.{status}.v1",
-            _review_data(venue, actor, reason, approve),
-            f"venue/{venue_id}",
-        )
+        await rt.events.emit(session, _review_data(venue, actor, reason, approve), subject=f"venue/{venue_id}")
         fresh = await rt.db[VENUES].find_one({"_id": venue_id}, session=session)
         assert fresh is not None
         return 200, venue_view(fresh)

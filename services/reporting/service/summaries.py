@@ -13,10 +13,8 @@ from services.reporting.domain.deadlines import Deadline
 from services.reporting.domain.projection import PROVINCE, city_scope, unit_scope
 from shared.app import Runtime
 from shared.contracts.reporting import SummaryReminder
-from shared.envelope import new_event
 from shared.http import require_match
 from shared.mongo import Document, Session
-from shared.outbox import add_to_outbox
 from shared.problems import Problem
 
 # the numbers a summary is pre-filled with, in the order they are printed
@@ -249,7 +247,7 @@ async def _remind(rt: Runtime, scope: str, deadline: Deadline, days: int) -> boo
         if marked.modified_count == 0:  # another replica sent it
             return False
         data = SummaryReminder(summary_id=scope, scope=scope, deadline=deadline.due, days_left=days)
-        await add_to_outbox(rt.db, session, new_event("reporting.summary.reminder.v1", data, source=rt.settings.source))
+        await rt.events.emit(session, data, subject=f"summary/{scope}")
         return True
 
     return await rt.commit(txn)

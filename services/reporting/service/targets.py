@@ -11,9 +11,7 @@ from services.reporting.domain.projection import PROVINCE, city_scope, zone_scop
 from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.reporting import TargetBehindPace
-from shared.envelope import new_event
 from shared.mongo import Session
-from shared.outbox import add_to_outbox
 from shared.programme import Programme, TargetSpec
 
 
@@ -98,9 +96,7 @@ async def _flip(rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
             due=row["due"],
             as_of=now,
         )
-        await add_to_outbox(
-            rt.db, session, new_event("reporting.target.behind_pace.v1", data, source=rt.settings.source)
-        )
+        await rt.events.emit(session, data, subject=f"target/{data.target_id}")
         return True
 
     return await rt.commit(txn)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.volunteers.domain import events
 from services.volunteers.domain.geo import distance_m
 from shared.rules import RuleViolation
 
@@ -105,7 +106,7 @@ class Outcome:
 
     status: Status
     doc: dict[str, Any] | None = None
-    events: list[tuple[str, int]] = field(default_factory=list)  # (event, report_version it carries)
+    events: list[BaseModel] = field(default_factory=list)  # contract objects, in order
     flags: list[tuple[str, str]] = field(default_factory=list)
     code: str = ""
     message: str = ""
@@ -136,7 +137,7 @@ def _accept(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outcome:
     if doc["status"] not in ("planned", "declined"):
         return Outcome("unchanged")
     doc.update(status="accepted", accepted_at=op.device_time, decline_reason=None)
-    return Outcome("applied", doc, [("accepted", 0)])
+    return Outcome("applied", doc, [events.assignment_accepted(doc)])
 
 
 def _decline(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outcome:
@@ -148,7 +149,7 @@ def _decline(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outcome:
     if doc["status"] in ("checked_in", "completed"):
         raise RuleViolation("already_started", "已签到或已完成的走访不能拒绝 / the visit has already started")
     doc.update(status="declined", decline_reason=op.payload.reason, declined_at=op.device_time)
-    return Outcome("applied", doc, [("declined", 0)])
+    return Outcome("applied", doc, [events.assignment_declined(doc)])
 
 
 def _position(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outcome:
@@ -161,11 +162,11 @@ def _position(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outcome:
     doc["positions"].append(
         {"op_id": op.op_id, "kind": op.type, "device_time": op.device_time, **op.payload.model_dump(), "flags": flags}
     )
-    events: list[tuple[str, int]] = []
+    announced: list[BaseModel] = []
     if op.type == "check_in" and doc["status"] in ("planned", "accepted", "missed"):
         doc.update(status="checked_in", checked_in_at=op.device_time)
-        events.append(("checked_in", 0))
-    return Outcome("applied", doc, events, [(f, _flag_detail(f, op.payload, ctx)) for f in flags])
+        announced.append(events.visit_checked_in(doc))
+    return Outcome("applied", doc, announced, [(f, _flag_detail(f, op.payload, ctx)) for f in flags])
 
 
 def position_flags(position: Position, ctx: FieldContext) -> list[str]:
@@ -201,7 +202,7 @@ def _report(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outcome:
         )
     doc.update(status="completed", completed_at=op.device_time)
     set_report(doc, report)
-    outcome = Outcome("applied", doc, [("completed", doc["report_version"])])
+    outcome = Outcome("applied", doc, [events.visit_completed(doc)])
     _apply_pending_edits(doc, outcome)
     return outcome
 
@@ -219,7 +220,7 @@ def _edit_report(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outco
     if base < doc["report_version"]:
         return _conflict(doc, op, report, "stale_report_version", f"报告已是第 {doc['report_version']} 版 / stale")
     set_report(doc, report)
-    outcome = Outcome("applied", doc, [("completed", doc["report_version"])])
+    outcome = Outcome("applied", doc, [events.visit_completed(doc)])
     _apply_pending_edits(doc, outcome)
     return outcome
 
@@ -247,7 +248,7 @@ def _apply_pending_edits(doc: dict[str, Any], outcome: Outcome) -> None:
             return
         doc["pending_edits"].remove(ready)
         set_report(doc, ready["report"])
-        outcome.events.append(("completed", doc["report_version"]))
+        outcome.events.append(events.visit_completed(doc))
 
 
 def _conflict(doc: dict[str, Any], op: Operation, report: dict[str, Any], code: str, message: str) -> Outcome:

@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from services.volunteers.domain import events
 from services.volunteers.domain import field as rules
-from services.volunteers.service.events import emit
 from services.volunteers.service.views import check_city, not_found
 from services.volunteers.store import ASSIGNMENTS, FLAGS, QUOTAS
 from shared.app import Runtime
@@ -110,4 +110,4 @@ async def _apply_conflicting_report(rt: Runtime, session: Session, flag: dict[st
     rules.set_report(new, conflict["report"])
     new.update(version=doc["version"] + 1, updated_at=utcnow())
     await rt.db[ASSIGNMENTS].replace_one({"_id": doc["_id"], "version": doc["version"]}, new, session=session)
-    await emit(rt, session, "completed", new, new["report_version"])
+    await rt.events.emit(session, events.visit_completed(new), subject=events.subject(new))

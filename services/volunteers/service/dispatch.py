@@ -5,7 +5,7 @@ from datetime import date
 from typing import Any
 
 from services.volunteers.domain import assignments as rules
-from services.volunteers.service.events import emit
+from services.volunteers.domain import events
 from services.volunteers.service.views import assignment_view, check_city, not_found, scope_filter
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, DAY_LOADS, HOUSEHOLDS, VILLAGES
 from shared.app import Reply, Runtime
@@ -89,7 +89,7 @@ async def insert_assignment(
     await hold_day(rt, session, commissioner, cmd.visit_date.isoformat())
     doc = rules.plan_assignment(cmd, actor.sub, utcnow()) | {"org_id": commissioner.get("org_id")}
     await rt.db[ASSIGNMENTS].insert_one(doc, session=session)
-    await emit(rt, session, "created", doc)
+    await rt.events.emit(session, events.assignment_created(doc), subject=events.subject(doc))
     return doc
 
 
@@ -181,7 +181,8 @@ async def edit_assignment(
         new["org_id"] = commissioner.get("org_id")  # the unit of whoever makes the visit
         await rt.db[ASSIGNMENTS].replace_one({"_id": assignment_id, "version": doc["version"]}, new, session=session)
         if changes.get("status") == "planned":  # a new person or day (or a declined visit re-planned)
-            await emit(rt, session, "created", new)  # announced again: reporting keeps the latest plan
+            # announced again: reporting keeps the latest plan
+            await rt.events.emit(session, events.assignment_created(new), subject=events.subject(new))
         return new
 
     return await rt.commit(txn)
@@ -196,7 +197,7 @@ async def cancel_assignment(
         if doc["status"] in rules.HOLDS_DAY:
             await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
         await rt.db[ASSIGNMENTS].replace_one({"_id": assignment_id, "version": doc["version"]}, new, session=session)
-        await emit(rt, session, "cancelled", new)
+        await rt.events.emit(session, events.assignment_cancelled(new), subject=events.subject(new))
         return new
 
     return await rt.commit(txn)

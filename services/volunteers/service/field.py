@@ -9,9 +9,9 @@ from pydantic import BaseModel, ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from services.volunteers.domain import assignments as dispatch_rules
+from services.volunteers.domain import events
 from services.volunteers.domain import field as rules
 from services.volunteers.service.dispatch import hold_day, release_day
-from services.volunteers.service.events import emit, emit_flag
 from services.volunteers.service.views import assignment_view, household_view, not_found, village_view
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, FLAGS, HOUSEHOLDS, SYNC_OPS, VILLAGES
 from shared.app import Reply, Runtime
@@ -123,8 +123,8 @@ class FieldSession:
         await self.rt.db[ASSIGNMENTS].replace_one(
             {"_id": old["_id"], "version": old["version"]}, new, session=self.session
         )
-        for kind, report_version in outcome.events:
-            await emit(self.rt, self.session, kind, new, report_version)
+        for data in outcome.events:
+            await self.rt.events.emit(self.session, data, subject=events.subject(new))
         for flag, detail in outcome.flags:
             await self.rt.db[FLAGS].insert_one(
                 {
@@ -140,7 +140,9 @@ class FieldSession:
                 },
                 session=self.session,
             )
-            await emit_flag(self.rt, self.session, new, flag, detail)
+            await self.rt.events.emit(
+                self.session, events.visit_flagged(new, flag, detail), subject=events.subject(new)
+            )
 
 
 def _summary(doc: dict[str, Any]) -> dict[str, Any]:

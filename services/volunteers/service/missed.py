@@ -5,8 +5,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.volunteers.domain import assignments as rules
+from services.volunteers.domain import events
 from services.volunteers.service.dispatch import release_day
-from services.volunteers.service.events import emit
 from services.volunteers.store import ASSIGNMENTS
 from shared.app import Job, Runtime
 from shared.mongo import Session, utcnow
@@ -36,7 +36,7 @@ def _marker(rt: Runtime, doc: dict[str, Any]) -> Any:
         if not done.modified_count:  # the phone synced meanwhile
             return False
         await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
-        await emit(rt, session, "missed", new)
+        await rt.events.emit(session, events.visit_missed(new), subject=events.subject(new))
         return True
 
     return txn
