@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import structlog
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import idempotency, outbox
 from shared.auth import TokenVerifier
+from shared.clock import Clock
 from shared.envelope import correlation_id_var
 from shared.http import RateLimiter
 from shared.idempotency import Inbox, Route
@@ -76,6 +78,7 @@ class Runtime:
     relay: outbox.Relay
     consumer: Consumer | None
     events: outbox.Outbox  # the one way to emit an event: `await rt.events.emit(session, data, subject=...)`
+    clock: Clock = field(default_factory=Clock)  # the one clock of routes, jobs and use cases
     background: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -147,6 +150,13 @@ def get_runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def current_time(rt: RuntimeDep) -> datetime:
+    return rt.clock.now()
+
+
+NowDep = Annotated[datetime, Depends(current_time)]  # the runtime's clock, as routes see it
 
 
 class HttpMiddleware:

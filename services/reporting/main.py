@@ -4,7 +4,6 @@ from fastapi import FastAPI
 
 from services.reporting import store
 from services.reporting.api import pages, router
-from services.reporting.api.clock import Clock
 from services.reporting.consumers import ROUTES
 from services.reporting.service import jobs
 from services.reporting.service.business_metrics import BusinessMetrics
@@ -27,6 +26,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "business-metrics": (settings.reporting_metrics_refresh_s, business.refresh),
         },
     )
-    app = build_app(spec, settings)
-    app.state.clock = Clock()
-    return app
+    return build_app(spec, settings)

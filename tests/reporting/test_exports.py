@@ -34,8 +34,8 @@ def png() -> bytes:
 async def test_xlsx_and_pdf_exports_contain_the_numbers(settings_for: Any, auth: Any, tmp_path: Path) -> None:
     admin, guilin = auth("admin"), auth("city", city=scenario.GUILIN)
     app = create_app(settings_for("reporting"))
-    app.state.clock.fixed = datetime(2020, 9, 1, tzinfo=UTC)  # a week before the cities' summaries are due
     async with running_service(app) as (runtime, client):
+        runtime.clock.fixed = datetime(2020, 9, 1, tzinfo=UTC)  # a week before the cities' summaries are due
         events = scenario.all_events()
         await publish(runtime, events)
         await settled(runtime, len(events), len(events))

@@ -28,7 +28,7 @@ async def test_on_time_late_missing_locked_and_exception(settings_for: Any, auth
         def city(code: str) -> dict[str, str]:
             return auth("city", city=code)
 
-        app.state.clock.fixed = at(7)
+        app.state.runtime.clock.fixed = at(7)
         draft = await client.get(f"/api/v1/summaries/{NANNING}", headers=city(NANNING))
         assert draft.json()["numbers"]["completed"] == 1 and draft.json()["status"] == "pending"
         assert (await client.get(f"/api/v1/summaries/{GUILIN}", headers=city(NANNING))).status_code == 404
@@ -45,11 +45,11 @@ async def test_on_time_late_missing_locked_and_exception(settings_for: Any, auth
         again = await client.post(f"/api/v1/summaries/{NANNING}/submit", headers=city(NANNING))
         assert again.status_code == 409 and again.json()["code"] == "summary_already_submitted"
 
-        app.state.clock.fixed = at(10)
+        app.state.runtime.clock.fixed = at(10)
         late = await client.post(f"/api/v1/summaries/{LIUZHOU}/submit", headers=city(LIUZHOU))
         assert late.json()["status"] == "late"
 
-        app.state.clock.fixed = at(20)
+        app.state.runtime.clock.fixed = at(20)
         locked = await client.post(f"/api/v1/summaries/{WUZHOU}/submit", headers=city(WUZHOU))
         assert locked.status_code == 409 and locked.json()["code"] == "summary_locked"
         grant = {"until": at(21).isoformat()}
@@ -103,7 +103,7 @@ async def test_a_supporting_unit_writes_its_own_summary_prefilled_with_its_numbe
         events = [*scenario.visits(), *scenario.exhibits()]
         await publish(runtime, events)
         await settled(runtime, len(events), len(events))
-        app.state.clock.fixed = at(7)
+        app.state.runtime.clock.fixed = at(7)
 
         draft = await client.get("/api/v1/summaries/gxu", headers=gxu)
         assert draft.status_code == 200 and draft.json()["status"] == "pending"
@@ -133,7 +133,7 @@ async def test_a_supporting_unit_writes_its_own_summary_prefilled_with_its_numbe
         assert (await client.put("/api/v1/summaries/gxu", json=text, headers=edit)).status_code == 204
         submitted = await client.post("/api/v1/summaries/gxu/submit", headers={**gxu, "Idempotency-Key": "u-1"})
         assert submitted.json()["status"] == "on_time"
-        app.state.clock.fixed = at(10)
+        app.state.runtime.clock.fixed = at(10)
         late = await client.post("/api/v1/summaries/gxmu/submit", headers=auth("unit", org="gxmu"))
         assert late.json()["status"] == "late"
 

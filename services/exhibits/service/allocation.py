@@ -14,7 +14,7 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import AllocationReleased, BoothAssigned, Placement
 from shared.http import require_match
-from shared.mongo import Document, Session, utcnow
+from shared.mongo import Document, Session
 from shared.problems import Problem
 
 
@@ -77,7 +77,7 @@ async def propose(rt: Runtime, actor: Principal) -> Reply:
             "blocks": proposal.blocks,
             "unplaced": [asdict(u) for u in proposal.unplaced],
             "proposed_by": actor.sub,
-            "proposed_at": utcnow(),
+            "proposed_at": rt.clock.now(),
         }
         await rt.db[ALLOCATION].replace_one({"_id": WORKING}, doc, upsert=True, session=session)
         return 200, working_view(doc, the_hall)
@@ -166,7 +166,9 @@ async def release(rt: Runtime, changelog: str, actor: Principal, if_match: str |
         before: dict[str, str] = previous["placements"] if previous else {}
         log = _changelog(changelog, before, placements, dropped)
         record = {"_id": number, "placements": placements, "unplaced": len(pool) - len(placements), "changelog": log}
-        await rt.db[RELEASES].insert_one({**record, "released_by": actor.sub, "released_at": utcnow()}, session=session)
+        await rt.db[RELEASES].insert_one(
+            {**record, "released_by": actor.sub, "released_at": rt.clock.now()}, session=session
+        )
         await _release_events(rt, session, record, pool, the_hall, before)
         return 201, {"release": number, "placed": len(placements), "unplaced": record["unplaced"], "changelog": log}
 

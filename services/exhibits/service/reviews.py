@@ -15,7 +15,7 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitAccepted, ExhibitRejected, ExhibitWaitlisted, ReviewSubmitted
 from shared.http import decode_cursor, encode_cursor
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 from shared.problems import Problem
 from shared.rules import RuleViolation
 
@@ -31,7 +31,7 @@ async def assign_zones(rt: Runtime, reviewer_id: str, zones: list[int], actor: P
     known = {z.id for z in rt.programme.exhibition.zones}
     if not set(zones) <= known:
         raise Problem(422, "unknown_zone", detail=f"未知展区 / unknown zones {sorted(set(zones) - known)}")
-    doc = {"zones": sorted(set(zones)), "assigned_by": actor.sub, "assigned_at": utcnow()}
+    doc = {"zones": sorted(set(zones)), "assigned_by": actor.sub, "assigned_at": rt.clock.now()}
     await rt.db[REVIEWERS].update_one({"_id": reviewer_id}, {"$set": doc}, upsert=True)
     return {"reviewer_id": reviewer_id, "zones": doc["zones"]}
 
@@ -69,7 +69,7 @@ async def submit_review(rt: Runtime, exhibit_id: str, scores: dict[str, int], co
             raise RuleViolation("not_submitted", "草稿尚未提交，不能评审 / a draft cannot be reviewed")
         if doc["status"] not in ("submitted", "in_review"):
             raise RuleViolation("review_closed", f"该申报已{doc['status']}，评审结束 / review is closed")
-        now = utcnow()
+        now = rt.clock.now()
         mine = {"scores": scores, "comment": comment, "total": total, "zone": doc["zone"], "updated_at": now}
         await rt.db[REVIEWS].update_one(
             {"exhibit_id": exhibit_id, "reviewer_id": actor.sub}, {"$set": mine}, upsert=True, session=session
@@ -120,7 +120,7 @@ async def decide(rt: Runtime, exhibit_id: str, decision: str, force: bool, actor
         if doc["status"] == decision:
             return 200, submission_view(doc, "admin")
         lifecycle.check_decision(doc, force)
-        now = utcnow()
+        now = rt.clock.now()
         change = lifecycle.transition(doc, decision, "admin", actor.sub, now)
         if decision == "accepted":
             change["$set"].update({"listed": True, "accepted_at": now})

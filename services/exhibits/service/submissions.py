@@ -13,7 +13,7 @@ from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitConfirmed, ExhibitSubmitted, ExhibitWithdrawn
 from shared.http import decode_cursor, encode_cursor, require_match
 from shared.media import IMAGES, VIDEOS, store_upload
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 from shared.problems import Problem
 
 MAX_MEDIA = 12
@@ -44,7 +44,7 @@ async def create(
 ) -> Reply:
     """A new submission, kept as a draft or submitted at once."""
     org = _organisation(actor)
-    now = utcnow()
+    now = rt.clock.now()
     lifecycle.check_content(content, _zones(rt))
     doc = lifecycle.new_draft(content, org, _city_of(rt, actor, city_code), actor.sub, now)
 
@@ -61,7 +61,7 @@ async def create(
 
 
 async def _submit(rt: Runtime, doc: dict[str, Any], actor: Principal, session: Session) -> dict[str, Any]:
-    change = lifecycle.transition(doc, "submitted", "exhibitor", actor.sub, utcnow())
+    change = lifecycle.transition(doc, "submitted", "exhibitor", actor.sub, rt.clock.now())
     change["$set"]["submitted_at"] = change["$set"]["updated_at"]
     return await _apply(rt, doc, change, session, [(ExhibitSubmitted, {"title": doc["title"]})])
 
@@ -92,8 +92,10 @@ async def update(rt: Runtime, exhibit_id: str, content: Content, actor: Principa
         doc = await _own(rt, exhibit_id, actor, session)
         require_match(if_match, doc["version"])
         lifecycle.check_edit(doc, content)
-        lifecycle.check_deadline(rt.programme.exhibition.submission_deadline, utcnow())
-        change = {"$set": {**lifecycle.content_fields(content), "version": doc["version"] + 1, "updated_at": utcnow()}}
+        lifecycle.check_deadline(rt.programme.exhibition.submission_deadline, rt.clock.now())
+        change = {
+            "$set": {**lifecycle.content_fields(content), "version": doc["version"] + 1, "updated_at": rt.clock.now()}
+        }
         return 200, await _apply(rt, doc, change, session, [])
 
     return await rt.commit(txn)
@@ -113,7 +115,7 @@ async def submit(rt: Runtime, exhibit_id: str, actor: Principal) -> Reply:
         doc = await _own(rt, exhibit_id, actor, session)
         if doc["status"] != "draft" and any(step["status"] == "submitted" for step in doc["history"]):
             return 200, submission_view(doc)
-        lifecycle.check_deadline(rt.programme.exhibition.submission_deadline, utcnow())
+        lifecycle.check_deadline(rt.programme.exhibition.submission_deadline, rt.clock.now())
         return 200, await _submit(rt, doc, actor, session)
 
     return await rt.commit(txn)
@@ -136,7 +138,7 @@ async def _exhibitor_step(
         doc = await _own(rt, exhibit_id, actor, session)
         if doc["status"] == to:
             return 200, submission_view(doc)
-        change = lifecycle.transition(doc, to, "exhibitor", actor.sub, utcnow())
+        change = lifecycle.transition(doc, to, "exhibitor", actor.sub, rt.clock.now())
         if to == "withdrawn":
             change["$set"]["listed"] = False
             change["$unset"] = {"search_terms": "", "title_terms": ""}
@@ -188,7 +190,7 @@ async def add_media(rt: Runtime, exhibit_id: str, file_id: str, upload: UploadFi
     async def attach(session: Session) -> Reply:
         doc = await _own(rt, exhibit_id, actor, session)
         if file_id not in {m["id"] for m in doc["media"]}:
-            change = {"$push": {"media": item}, "$set": {"version": doc["version"] + 1, "updated_at": utcnow()}}
+            change = {"$push": {"media": item}, "$set": {"version": doc["version"] + 1, "updated_at": rt.clock.now()}}
             return 201, await _apply(rt, doc, change, session, [])
         return 200, submission_view(doc)
 

@@ -60,7 +60,9 @@ class Presence(BaseModel):
 async def check_in(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
     """扫码入场：成功，或 409 并说明原因 / Scan at the door: checked in, or 409 with the reason."""
     venue = await door.operated_venue(rt, actor, venue_id)
-    result = await door.scan_ticket(rt, venue, body.token, door.scan_time(None), body.scan_id, offline=False)
+    result = await door.scan_ticket(
+        rt, venue, body.token, door.scan_time(None, rt.clock.now()), body.scan_id, offline=False
+    )
     if result["result"] == "invalid_token":
         raise Problem(422, "invalid_ticket", detail=result["detail"])
     if result["result"] != "checked_in":
@@ -73,7 +75,9 @@ async def upload_offline_scans(venue_id: str, body: ScanBatch, rt: RuntimeDep, a
     """上传离线扫码（可重复上传）/ Upload scans made offline; re-uploading gives the same results."""
     venue = await door.operated_venue(rt, actor, venue_id)
     results = [
-        await door.scan_ticket(rt, venue, s.token, door.scan_time(s.scanned_at), s.scan_id, offline=True)
+        await door.scan_ticket(
+            rt, venue, s.token, door.scan_time(s.scanned_at, rt.clock.now()), s.scan_id, offline=True
+        )
         for s in body.scans
     ]
     return {"results": results, "alerts": sum(r["alert"] for r in results)}

@@ -11,7 +11,7 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.registration import ActivityCancelled, ActivityHeld, ActivityScheduled
 from shared.http import decode_cursor, encode_cursor, require_match
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 from shared.problems import Problem
 
 FIELDS = ("city_code", "activity_type", "title", "date", "place", "expected_participants", "org_id", "status")
@@ -45,7 +45,7 @@ async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any
         "photos": [],
         "version": 1,
         "created_by": actor.sub,
-        "created_at": utcnow(),
+        "created_at": rt.clock.now(),
     }
     data = ActivityScheduled(
         activity_id=doc["_id"],
@@ -90,7 +90,7 @@ async def record_outcome(
     async def txn(session: Session) -> dict[str, Any]:
         done = await rt.db[ACTIVITIES].update_one(
             {"_id": activity_id, "version": doc["version"], "status": "scheduled"},
-            {"$set": {**changes, "outcome_at": utcnow()}, "$inc": {"version": 1}},
+            {"$set": {**changes, "outcome_at": rt.clock.now()}, "$inc": {"version": 1}},
             session=session,
         )
         if done.modified_count != 1:

@@ -48,7 +48,7 @@ async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: T
     if scoped_key is not None and (replay := await _replay(rt, scoped_key, fields)) is not None:
         return replay  # answered before taking any seat
     seat, openday = await _bookable_session(rt, fields["session_id"], sessions)
-    rules.check_bookable(openday, fields["party_size"], utcnow())
+    rules.check_bookable(openday, fields["party_size"], rt.clock.now())
     booking_id = str(uuid.uuid4())
     taken = await store.take_seats(rt.db, seat["_id"], fields["party_size"], booking_id)
     if not taken and not fields["waitlist_if_full"]:
@@ -58,7 +58,7 @@ async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: T
             detail="该场次已约满，可加入候补名单 / session full: you may join the waiting list",
             waitlist_available=True,
         )
-    doc = _new_booking(booking_id, fields, seat, openday, "confirmed" if taken else "waitlisted")
+    doc = _new_booking(booking_id, fields, seat, openday, "confirmed" if taken else "waitlisted", rt.clock.now())
     try:
         status, body = await rt.commit_once(scoped_key, fields, lambda s: _insert_booking(rt, s, doc))
     except BaseException as exc:
@@ -103,10 +103,9 @@ async def _bookable_session(
 
 
 def _new_booking(
-    booking_id: str, fields: dict[str, Any], seat: dict[str, Any], openday: dict[str, Any], status: str
+    booking_id: str, fields: dict[str, Any], seat: dict[str, Any], openday: dict[str, Any], status: str, now: datetime
 ) -> dict[str, Any]:
     slot = next(s for s in openday["sessions"] if s["session_id"] == seat["_id"])
-    now = utcnow()
     return {
         "_id": booking_id,
         "code": rules.booking_code(),
@@ -257,7 +256,7 @@ async def pass_on_seats(rt: Runtime, session: Session, session_id: str, freed: i
         )
         .to_list()
     )
-    now = utcnow()
+    now = rt.clock.now()
     expires = (
         rules.offer_expiry(now, rt.settings.registration_offer_ttl_s, waiting[0]["starts_at"]) if waiting else None
     )
@@ -282,7 +281,7 @@ async def accept_offer(rt: Runtime, booking_id: str) -> dict[str, Any]:
         assert doc is not None
         if doc["status"] == "confirmed":
             return doc  # a retried accept
-        now = utcnow()
+        now = rt.clock.now()
         rules.check_acceptable(doc, now)
         await rt.db[BOOKINGS].update_one(
             {"_id": booking_id, "status": "offered"},
@@ -301,7 +300,7 @@ async def expire_offers(rt: Runtime) -> int:
 
     Safe on every replica at once: each expiry is a conditional status change in its own transaction.
     """
-    now = utcnow()
+    now = rt.clock.now()
     due = await rt.db[BOOKINGS].find({"status": "offered", "offer_expires_at": {"$lte": now}}, limit=100).to_list()
     expired = 0
     for doc in due:

@@ -11,7 +11,7 @@ from services.registration.store import BOOKINGS, PRESENCE, SCANS, VENUES
 from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.registration import VisitorCheckedIn
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -53,7 +53,7 @@ async def scan_ticket(
         result = await _admit(rt, session, venue, claims, scanned_at, tz, offline, scan_id)
         if scan_id is not None:
             await rt.db[SCANS].insert_one(
-                {"_id": f"{venue['_id']}:{scan_id}", "venue_id": venue["_id"], "result": result, "at": utcnow()},
+                {"_id": f"{venue['_id']}:{scan_id}", "venue_id": venue["_id"], "result": result, "at": rt.clock.now()},
                 session=session,
             )
         return result
@@ -116,9 +116,8 @@ async def _count_inside(rt: Runtime, session: Session, venue_id: str, day: str, 
     )
 
 
-def scan_time(claimed: datetime | None) -> datetime:
+def scan_time(claimed: datetime | None, now: datetime) -> datetime:
     """When a scan happened: the device's time for offline scans (never in the future), else now."""
-    now = utcnow()
     if claimed is None:
         return now
     return min(claimed, now) if claimed <= now + CLOCK_SKEW else now
@@ -132,7 +131,9 @@ async def record_exit(rt: Runtime, venue: dict[str, Any], token: str) -> dict[st
 
     async def txn(session: Session) -> dict[str, Any]:
         left = await rt.db[BOOKINGS].update_one(
-            {"_id": claims["b"], "inside": True}, {"$set": {"inside": False, "left_at": utcnow()}}, session=session
+            {"_id": claims["b"], "inside": True},
+            {"$set": {"inside": False, "left_at": rt.clock.now()}},
+            session=session,
         )
         if left.modified_count == 1:
             await _count_inside(rt, session, venue["_id"], claims["d"], -claims["n"])

@@ -12,7 +12,7 @@ from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.registration import OpenDayPublished, SessionSlot
 from shared.http import decode_cursor, encode_cursor, require_match
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 from shared.problems import Problem
 
 EDITABLE = ("booking_opens_at", "booking_closes_at", "max_group_size", "normal_price")
@@ -73,7 +73,7 @@ def _draft(rt: Runtime, venue: dict[str, Any], body: dict[str, Any]) -> dict[str
         for start, end, capacity in rules.session_times(day, slots, tz)
     ]
     last_start = sessions[-1]["starts_at"] if sessions else datetime.combine(day, time(23, 59), tz)
-    now = utcnow()
+    now = rt.clock.now()
     return {
         "_id": body.get("id") or str(uuid.uuid4()),
         "venue_id": venue["_id"],
@@ -143,7 +143,7 @@ async def publish_openday(rt: Runtime, actor: Principal, openday_id: str) -> dic
     async def txn(session: Session) -> dict[str, Any]:
         done = await rt.db[OPENDAYS].update_one(
             {"_id": openday_id, "status": "draft"},
-            {"$set": {"status": "published", "published_at": utcnow()}, "$inc": {"version": 1}},
+            {"$set": {"status": "published", "published_at": rt.clock.now()}, "$inc": {"version": 1}},
             session=session,
         )
         if done.modified_count == 1:  # published exactly once, whoever asks twice

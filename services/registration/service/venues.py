@@ -10,7 +10,7 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.registration import VenueApproved, VenueRegistered, VenueRejected
 from shared.http import decode_cursor, encode_cursor, require_match
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 from shared.problems import Problem
 
 VENUE_FIELDS = ("name", "org_type", "city_code", "address", "location", "contact", "tracks_exit", "status", "owner")
@@ -48,7 +48,7 @@ async def register_venue(rt: Runtime, actor: Principal, fields: dict[str, Any], 
     """Register a pending venue owned by the caller, once per Idempotency-Key."""
     if rt.programme.city(fields["city_code"]) is None:
         raise Problem(422, "unknown_city", detail=f"未知的城市代码 / unknown city code {fields['city_code']}")
-    doc = {"_id": str(uuid.uuid4()), **fields, "status": "pending", "owner": actor.sub, "created_at": utcnow()}
+    doc = {"_id": str(uuid.uuid4()), **fields, "status": "pending", "owner": actor.sub, "created_at": rt.clock.now()}
     data = VenueRegistered(
         venue_id=doc["_id"], city_code=fields["city_code"], name=fields["name"], org_type=fields["org_type"]
     )
@@ -96,7 +96,14 @@ async def review_venue(
     async def txn(session: Session) -> Reply:
         done = await rt.db[VENUES].update_one(
             {"_id": venue_id, "status": "pending"},
-            {"$set": {"status": status, "reason": reason or None, "reviewed_by": actor.sub, "reviewed_at": utcnow()}},
+            {
+                "$set": {
+                    "status": status,
+                    "reason": reason or None,
+                    "reviewed_by": actor.sub,
+                    "reviewed_at": rt.clock.now(),
+                }
+            },
             session=session,
         )
         if done.modified_count != 1:

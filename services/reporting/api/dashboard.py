@@ -11,9 +11,8 @@ from sse_starlette.sse import EventSourceResponse
 
 from services.reporting import store
 from services.reporting.api.access import Reader
-from services.reporting.api.clock import NowDep
 from services.reporting.service import dashboard
-from shared.app import RuntimeDep, api_router
+from shared.app import NowDep, RuntimeDep, api_router
 from shared.http import PublicRateLimit
 from shared.problems import Problem
 

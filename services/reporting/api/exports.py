@@ -4,10 +4,9 @@ from fastapi import Response
 from gridfs.errors import NoFile
 
 from services.reporting.api.access import Admin, AuthorCode, Reader, Writer, author_of
-from services.reporting.api.clock import NowDep
 from services.reporting.domain.projection import PROVINCE
 from services.reporting.service import dashboard, exports, summaries
-from shared.app import RuntimeDep, api_router
+from shared.app import NowDep, RuntimeDep, api_router
 from shared.media import bucket
 
 router = api_router("/exports", tags=["exports"])

@@ -9,11 +9,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.reporting.api.access import Admin, AuthorCode, Writer, author_of
-from services.reporting.api.clock import NowDep
 from services.reporting.domain import deadlines
 from services.reporting.domain.projection import PROVINCE
 from services.reporting.service import summaries
-from shared.app import RuntimeDep, api_router
+from shared.app import NowDep, RuntimeDep, api_router
 from shared.auth import Principal
 from shared.http import etag
 from shared.media import IMAGES, media_response, store_upload

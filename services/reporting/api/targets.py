@@ -3,9 +3,8 @@
 from typing import Any
 
 from services.reporting.api.access import Admin, Reader
-from services.reporting.api.clock import NowDep
 from services.reporting.service import targets
-from shared.app import RuntimeDep, api_router
+from shared.app import NowDep, RuntimeDep, api_router
 from shared.problems import Problem
 from shared.programme import TargetSpec
 

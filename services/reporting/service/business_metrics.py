@@ -10,7 +10,6 @@ from services.reporting import store
 from services.reporting.domain.projection import PROVINCE, city_scope
 from services.reporting.service import targets
 from shared.app import Runtime
-from shared.mongo import utcnow
 
 EXPORTED = (
     "planned",
@@ -46,7 +45,7 @@ class BusinessMetrics(Collector):
         codes = [c.code for c in rt.programme.cities]
         rows = await store.counters(rt.db, [PROVINCE, *(city_scope(c) for c in codes)])
         self.by_city = {code: rows[city_scope(code)] for code in codes} | {"all": rows[PROVINCE]}
-        progress = await targets.progress_of(rt, await targets.all_targets(rt), utcnow())
+        progress = await targets.progress_of(rt, await targets.all_targets(rt), rt.clock.now())
         self.targets = [(p["id"], p["ratio"], p["behind"]) for p in progress]
 
     def collect(self) -> Iterator[Metric]:

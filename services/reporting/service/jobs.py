@@ -2,10 +2,9 @@
 
 from services.reporting.service import summaries, targets
 from shared.app import Runtime
-from shared.mongo import utcnow
 
 
 async def check_deadlines_and_pace(rt: Runtime) -> None:
-    now = utcnow()
+    now = rt.clock.now()
     await summaries.send_reminders(rt, now)
     await targets.announce_behind_pace(rt, now)

@@ -8,7 +8,7 @@ from services.volunteers.service.views import check_city, not_found
 from services.volunteers.store import ASSIGNMENTS, FLAGS, QUOTAS
 from shared.app import Runtime
 from shared.auth import Principal
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 from shared.problems import Problem
 
 STATUSES = ("planned", "accepted", "declined", "checked_in", "completed", "missed", "cancelled")
@@ -23,7 +23,9 @@ async def quotas(rt: Runtime) -> dict[str, int]:
 async def set_quota(rt: Runtime, city_code: str, quota: int) -> dict[str, int]:
     if rt.programme.city(city_code) is None:
         raise Problem(404, "city_not_found", detail="未知的城市 / unknown city")
-    await rt.db[QUOTAS].update_one({"_id": city_code}, {"$set": {"quota": quota, "updated_at": utcnow()}}, upsert=True)
+    await rt.db[QUOTAS].update_one(
+        {"_id": city_code}, {"$set": {"quota": quota, "updated_at": rt.clock.now()}}, upsert=True
+    )
     return await quotas(rt)
 
 
@@ -94,7 +96,7 @@ async def resolve_flag(rt: Runtime, flag_id: str, note: str, apply_report: bool,
             return flag
         if apply_report:
             await _apply_conflicting_report(rt, session, flag)
-        changes = {"resolved": True, "resolution": note, "resolved_by": actor.sub, "resolved_at": utcnow()}
+        changes = {"resolved": True, "resolution": note, "resolved_by": actor.sub, "resolved_at": rt.clock.now()}
         await rt.db[FLAGS].update_one({"_id": flag_id}, {"$set": changes}, session=session)
         return {**flag, **changes}
 
@@ -108,6 +110,6 @@ async def _apply_conflicting_report(rt: Runtime, session: Session, flag: dict[st
         raise Problem(409, "nothing_to_apply", detail="该标记没有可采用的报告 / no conflicting report to apply")
     new = {**doc, "report_history": list(doc["report_history"])}
     rules.set_report(new, conflict["report"])
-    new.update(version=doc["version"] + 1, updated_at=utcnow())
+    new.update(version=doc["version"] + 1, updated_at=rt.clock.now())
     await rt.db[ASSIGNMENTS].replace_one({"_id": doc["_id"], "version": doc["version"]}, new, session=session)
     await rt.events.emit(session, events.visit_completed(new), subject=events.subject(new))

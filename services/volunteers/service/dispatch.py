@@ -11,7 +11,7 @@ from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, DAY_LOADS, HOU
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.http import require_match
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 from shared.problems import Problem
 from shared.rules import RuleViolation
 
@@ -87,7 +87,7 @@ async def insert_assignment(
     refs = refs or await References.load(rt, session, [cmd])
     commissioner = refs.check(cmd, actor)
     await hold_day(rt, session, commissioner, cmd.visit_date.isoformat())
-    doc = rules.plan_assignment(cmd, actor.sub, utcnow()) | {"org_id": commissioner.get("org_id")}
+    doc = rules.plan_assignment(cmd, actor.sub, rt.clock.now()) | {"org_id": commissioner.get("org_id")}
     await rt.db[ASSIGNMENTS].insert_one(doc, session=session)
     await rt.events.emit(session, events.assignment_created(doc), subject=events.subject(doc))
     return doc
@@ -164,7 +164,7 @@ async def edit_assignment(
 ) -> dict[str, Any]:
     async def txn(session: Session) -> dict[str, Any]:
         doc = await _current(rt, session, assignment_id, actor, if_match)
-        changes = rules.edited(doc, edit, utcnow())
+        changes = rules.edited(doc, edit, rt.clock.now())
         new = {**doc, **changes}
         if doc["status"] in rules.HOLDS_DAY:
             await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
@@ -193,7 +193,7 @@ async def cancel_assignment(
 ) -> dict[str, Any]:
     async def txn(session: Session) -> dict[str, Any]:
         doc = await _current(rt, session, assignment_id, actor, if_match)
-        new = {**doc, **rules.cancelled(doc, reason, utcnow())}
+        new = {**doc, **rules.cancelled(doc, reason, rt.clock.now())}
         if doc["status"] in rules.HOLDS_DAY:
             await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
         await rt.db[ASSIGNMENTS].replace_one({"_id": assignment_id, "version": doc["version"]}, new, session=session)

@@ -18,7 +18,7 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.http import require_match
 from shared.idempotency import request_fingerprint
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 from shared.problems import Problem
 from shared.rules import RuleViolation
 
@@ -52,7 +52,7 @@ class FieldSession:
         self.rt = rt
         self.session = session
         self.actor = actor
-        self.now = utcnow()
+        self.now = rt.clock.now()
         self.docs: dict[str, dict[str, Any]] = {}
         self.villages: dict[str, dict[str, Any]] = {}
 
@@ -194,7 +194,7 @@ SYNC_PAGE = 200
 
 async def changes_since(rt: Runtime, actor: Principal, state: dict[str, Any] | None) -> dict[str, Any]:
     """Everything about the caller's visits changed since the cursor, with what the visit needs offline."""
-    started = utcnow()
+    started = rt.clock.now()
     query: dict[str, Any] = {"$or": [{"commissioner_id": actor.sub}, {"previous_commissioner_ids": actor.sub}]}
     if state is not None:
         query = {"$and": [query, _cursor_filter(rt, state, started)]}

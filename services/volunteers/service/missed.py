@@ -1,6 +1,6 @@
 """The periodic job that marks overdue visits missed (nobody checked in by the date plus a grace period)."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,7 +9,7 @@ from services.volunteers.domain import events
 from services.volunteers.service.dispatch import release_day
 from services.volunteers.store import ASSIGNMENTS
 from shared.app import Job, Runtime
-from shared.mongo import Session, utcnow
+from shared.mongo import Session
 from shared.settings import Settings
 
 BATCH = 200
@@ -17,7 +17,7 @@ BATCH = 200
 
 async def mark_missed(rt: Runtime) -> int:
     """Mark overdue visits missed, each in its own transaction guarded by its version; how many were marked."""
-    today = datetime.now(ZoneInfo(rt.programme.timezone)).date()
+    today = rt.clock.now().astimezone(ZoneInfo(rt.programme.timezone)).date()
     last_day = (today - timedelta(days=rt.settings.volunteers_missed_grace_days + 1)).isoformat()
     query = {"status": {"$in": ["planned", "accepted"]}, "visit_date": {"$lte": last_day}}
     marked = 0
@@ -29,7 +29,7 @@ async def mark_missed(rt: Runtime) -> int:
 
 def _marker(rt: Runtime, doc: dict[str, Any]) -> Any:
     async def txn(session: Session) -> bool:
-        new = {**doc, "status": "missed", "version": doc["version"] + 1, "updated_at": utcnow()}
+        new = {**doc, "status": "missed", "version": doc["version"] + 1, "updated_at": rt.clock.now()}
         done = await rt.db[ASSIGNMENTS].replace_one(
             {"_id": doc["_id"], "version": doc["version"]}, new, session=session
         )

@@ -19,7 +19,6 @@ from services.volunteers.domain.reference import (
 from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, IMPORTS, VILLAGES
 from shared.app import Runtime
 from shared.auth import Principal
-from shared.mongo import utcnow
 from shared.problems import Problem
 from shared.tabular import read_rows, validate_rows
 
@@ -129,7 +128,7 @@ async def _upsert(
 ) -> dict[str, Any]:
     progress = rt.db[IMPORTS]
     started = {"kind": kind.name, "total": len(docs), "processed": 0, "status": "running", "by": actor.sub}
-    await progress.replace_one({"_id": import_id}, {**started, "started_at": utcnow()}, upsert=True)
+    await progress.replace_one({"_id": import_id}, {**started, "started_at": rt.clock.now()}, upsert=True)
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     for start in range(0, len(docs), CHUNK):
         chunk = docs[start : start + CHUNK]
@@ -142,7 +141,7 @@ async def _upsert(
         counts["updated"] += result.modified_count
         counts["unchanged"] += len(chunk) - result.upserted_count - result.modified_count
         await progress.update_one({"_id": import_id}, {"$set": {"processed": start + len(chunk)}})
-    await progress.update_one({"_id": import_id}, {"$set": {"status": "done", **counts, "finished_at": utcnow()}})
+    await progress.update_one({"_id": import_id}, {"$set": {"status": "done", **counts, "finished_at": rt.clock.now()}})
     return {"import_id": import_id, "kind": kind.name, "total": len(docs), **counts}
 
 
