@@ -12,6 +12,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from shared.problems import Problem
+from shared.rules import RuleViolation
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=64)]
@@ -27,17 +28,16 @@ def etag(version: int) -> str:
 def require_match(if_match: str | None, version: int) -> None:
     """An edit must name the version it was made against: 428 without If-Match, 412 if it is stale."""
     if if_match is None:
-        raise Problem(
-            428,
+        raise RuleViolation(
             "if_match_required",
-            "需要 If-Match / Precondition required",
             "修改需带 If-Match 头（当前版本的 ETag）/ send If-Match with the current ETag",
+            "precondition_required",
         )
     if if_match.strip() not in (etag(version), "*"):
-        raise Problem(
-            412,
+        raise RuleViolation(
             "version_mismatch",
-            detail="内容已被他人修改，请刷新后重试 / modified since you read it",
+            "内容已被他人修改，请刷新后重试 / modified since you read it",
+            "stale",
             current_version=version,
         )
 
@@ -59,9 +59,9 @@ def decode_cursor(cursor: str) -> dict[str, Any]:
     try:
         state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except ValueError as exc:
-        raise Problem(400, "invalid_cursor", detail="游标无效 / invalid cursor") from exc
+        raise RuleViolation("invalid_cursor", "游标无效 / invalid cursor", "bad_request") from exc
     if not isinstance(state, dict):
-        raise Problem(400, "invalid_cursor", detail="游标无效 / invalid cursor")
+        raise RuleViolation("invalid_cursor", "游标无效 / invalid cursor", "bad_request")
     return state
 
 

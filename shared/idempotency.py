@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.envelope import Envelope
 from shared.mongo import Document, Session, in_transaction
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 INBOX = "inbox"
 IDEMPOTENCY = "idempotency_keys"
@@ -96,11 +96,10 @@ async def run_idempotent(
         prior = await db[IDEMPOTENCY].find_one({"_id": key}, session=session)
         if prior is not None:
             if prior["fingerprint"] != fingerprint:
-                raise Problem(
-                    422,
+                raise RuleViolation(
                     "idempotency_key_reused",
-                    "幂等键已用于不同的请求 / Idempotency-Key reused",
-                    "The same Idempotency-Key was sent with a different request body.",
+                    "幂等键已用于不同的请求 / Idempotency-Key reused with a different request body",
+                    "invalid",
                 )
             return int(prior["status"]), dict(prior["body"])
         status, body = await effect(session)

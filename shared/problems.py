@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.rules import RuleViolation
+from shared.rules import Kind, RuleViolation
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -25,6 +25,7 @@ _HTTP_TITLES = {
     413: "请求体过大 / Payload too large",
     415: "不支持的媒体类型 / Unsupported media type",
     422: "请求参数无效 / Invalid request",
+    428: "需要前提条件 / Precondition required",
     429: "请求过多 / Too many requests",
 }
 
@@ -73,9 +74,27 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(exc, request, headers=exc.headers)
 
 
+# the one table from the domain's kinds of failure to HTTP statuses
+STATUS_OF_KIND: dict[Kind, int] = {
+    "bad_request": 400,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "gone": 410,
+    "stale": 412,
+    "invalid": 422,
+    "precondition_required": 428,
+}
+
+
+def violation_problem(exc: RuleViolation) -> Problem:
+    """The problem a domain error is answered with."""
+    return Problem(STATUS_OF_KIND[exc.kind], exc.code, detail=exc.message, **exc.details)
+
+
 async def _on_rule_violation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RuleViolation)
-    return problem_response(Problem(409 if exc.kind == "conflict" else 422, exc.code, detail=exc.message), request)
+    return problem_response(violation_problem(exc), request)
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:

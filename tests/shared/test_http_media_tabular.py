@@ -11,16 +11,18 @@ from pydantic import BaseModel, Field
 from shared.http import RateLimiter, decode_cursor, encode_cursor, etag, require_match
 from shared.media import IMAGES, media_response, store_upload
 from shared.mongo import connect_mongo
-from shared.problems import Problem
+from shared.problems import Problem, violation_problem
+from shared.rules import RuleViolation
 from shared.tabular import read_rows, validate_rows, xlsx_bytes
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
 
 def status_of(call: Any, *args: Any) -> int:
-    with pytest.raises(Problem) as caught:
+    """The HTTP status the domain error raised by `call` is answered with."""
+    with pytest.raises(RuleViolation) as caught:
         call(*args)
-    return caught.value.status
+    return violation_problem(caught.value).status
 
 
 def test_if_match() -> None:

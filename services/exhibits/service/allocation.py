@@ -15,7 +15,7 @@ from shared.auth import Principal
 from shared.contracts.exhibits import AllocationReleased, BoothAssigned, Placement
 from shared.http import require_match
 from shared.mongo import Document, Session
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 
 def hall(rt: Runtime) -> Hall:
@@ -88,7 +88,7 @@ async def propose(rt: Runtime, actor: Principal) -> Reply:
 async def working(rt: Runtime) -> dict[str, Any]:
     doc = await rt.db[ALLOCATION].find_one({"_id": WORKING})
     if doc is None:
-        raise Problem(404, "no_proposal", detail="尚无分配方案，请先生成 / no proposal yet: create one first")
+        raise RuleViolation("no_proposal", "尚无分配方案，请先生成 / no proposal yet: create one first", "not_found")
     return working_view(doc, hall(rt))
 
 
@@ -109,7 +109,7 @@ async def _working_for_edit(
     """The working allocation an edit is made against (404 without one, 428/412 on If-Match) and the candidates."""
     doc = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
     if doc is None:
-        raise Problem(404, "no_proposal", detail="尚无分配方案，请先生成 / no proposal yet: create one first")
+        raise RuleViolation("no_proposal", "尚无分配方案，请先生成 / no proposal yet: create one first", "not_found")
     require_match(if_match, doc["version"])
     return doc, await candidates(rt, session)
 
@@ -121,11 +121,11 @@ async def move(rt: Runtime, exhibit_id: str, booth_id: str | None, actor: Princi
     async def txn(session: Session) -> Reply:
         doc, pool = await _working_for_edit(rt, session, if_match)
         if exhibit_id not in pool:
-            raise Problem(409, "not_allocatable", detail="展品未录用或无实物 / not an accepted physical exhibit")
+            raise RuleViolation("not_allocatable", "展品未录用或无实物 / not an accepted physical exhibit")
         placements = dict(doc["placements"])
         holder = next((e for e, b in placements.items() if b == booth_id and e != exhibit_id), None)
         if holder is not None:
-            raise Problem(409, "booth_taken", detail=f"展位 {booth_id} 已有展品 / booth holds {holder}", holder=holder)
+            raise RuleViolation("booth_taken", f"展位 {booth_id} 已有展品 / booth holds {holder}", holder=holder)
         placements.pop(exhibit_id, None)
         if booth_id is not None:
             placements[exhibit_id] = booth_id
@@ -220,7 +220,7 @@ async def get_release(rt: Runtime, number: int | None) -> dict[str, Any]:
     query = {} if number is None else {"_id": number}
     doc = await rt.db[RELEASES].find_one(query, sort=[("_id", -1)])
     if doc is None:
-        raise Problem(404, "release_not_found", detail="没有该版本 / no such release")
+        raise RuleViolation("release_not_found", "没有该版本 / no such release", "not_found")
     placements = [{"exhibit_id": e, "booth_id": b} for e, b in sorted(doc["placements"].items(), key=lambda kv: kv[1])]
     return {
         "release": doc["_id"],
@@ -237,12 +237,12 @@ async def booth_qr(rt: Runtime, booth_id: str) -> bytes:
     latest = await rt.db[RELEASES].find_one({}, sort=[("_id", -1)])
     exhibit_id = next((e for e, b in (latest or {}).get("placements", {}).items() if b == booth_id), None)
     if exhibit_id is None:
-        raise Problem(404, "booth_empty", detail="该展位在最新版本中没有展品 / no exhibit on this booth")
+        raise RuleViolation("booth_empty", "该展位在最新版本中没有展品 / no exhibit on this booth", "not_found")
     url = f"{rt.settings.exhibits_public_url.rstrip('/')}/{exhibit_id}"
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="png", scale=6, border=2)
     return out.getvalue()
 
 
-def _conflict(problems: list[str]) -> Problem:
-    return Problem(409, "allocation_conflict", detail="方案违反约束 / the plan breaks a constraint", problems=problems)
+def _conflict(problems: list[str]) -> RuleViolation:
+    return RuleViolation("allocation_conflict", "方案违反约束 / the plan breaks a constraint", problems=problems)

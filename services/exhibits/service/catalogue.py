@@ -10,7 +10,7 @@ from services.exhibits.store import RELEASES, SUBMISSIONS
 from shared.app import Runtime
 from shared.http import decode_cursor, encode_cursor
 from shared.media import media_response
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 PUBLIC = ("title", "zone", "industry", "summary", "highlights", "org_id", "city_code", "media", "views")
 
@@ -76,10 +76,10 @@ async def exhibit_page(rt: Runtime, exhibit_id: str) -> dict[str, Any]:
     """One listed exhibit (counted as a view) with its booth in the latest release."""
     counted = await rt.db[SUBMISSIONS].update_one({"_id": exhibit_id, "listed": True}, {"$inc": {"views": 1}})
     if counted.matched_count != 1:
-        raise Problem(404, "exhibit_not_found", detail="展品不存在或未展出 / no such exhibit on show")
+        raise RuleViolation("exhibit_not_found", "展品不存在或未展出 / no such exhibit on show", "not_found")
     doc = await rt.db[SUBMISSIONS].find_one({"_id": exhibit_id})
     if doc is None:
-        raise Problem(404, "exhibit_not_found", detail="展品不存在或未展出 / no such exhibit on show")
+        raise RuleViolation("exhibit_not_found", "展品不存在或未展出 / no such exhibit on show", "not_found")
     latest = await rt.db[RELEASES].find_one({}, {f"placements.{exhibit_id}": 1}, sort=[("_id", -1)])
     booth = (latest or {}).get("placements", {}).get(exhibit_id)
     return {**public_view(doc), "booth_id": booth}
@@ -89,5 +89,5 @@ async def exhibit_media(rt: Runtime, exhibit_id: str, file_id: str) -> Streaming
     """A photo or video of a listed exhibit."""
     doc = await rt.db[SUBMISSIONS].find_one({"_id": exhibit_id, "listed": True}, {"media": 1})
     if doc is None or file_id not in {m["id"] for m in doc.get("media", [])}:
-        raise Problem(404, "media_not_found", detail="文件不存在 / no such file")
+        raise RuleViolation("media_not_found", "文件不存在 / no such file", "not_found")
     return await media_response(rt.db, f"{exhibit_id}/{file_id}")

@@ -10,14 +10,14 @@ from services.exhibits.store import REVIEWERS, SUBMISSIONS
 from shared.app import Runtime
 from shared.auth import Principal
 from shared.mongo import Session
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 INTERNAL = ("search_terms", "title_terms", "created_by", "_id")
 REVIEW_RESULTS = ("score", "review_count")  # reviewers see scores only after scoring themselves
 
 
-def not_found() -> Problem:
-    return Problem(404, "submission_not_found", detail="申报不存在 / no such submission")
+def not_found() -> RuleViolation:
+    return RuleViolation("submission_not_found", "申报不存在 / no such submission", "not_found")
 
 
 def submission_view(doc: dict[str, Any], role: str = "exhibitor") -> dict[str, Any]:

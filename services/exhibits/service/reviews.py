@@ -16,7 +16,6 @@ from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitAccepted, ExhibitRejected, ExhibitWaitlisted, ReviewSubmitted
 from shared.http import decode_cursor, encode_cursor
 from shared.mongo import Session
-from shared.problems import Problem
 from shared.rules import RuleViolation
 
 DECISIONS: dict[str, type[Any]] = {
@@ -30,7 +29,7 @@ async def assign_zones(rt: Runtime, reviewer_id: str, zones: list[int], actor: P
     """Set the zones a reviewer reviews (admin)."""
     known = {z.id for z in rt.programme.exhibition.zones}
     if not set(zones) <= known:
-        raise Problem(422, "unknown_zone", detail=f"未知展区 / unknown zones {sorted(set(zones) - known)}")
+        raise RuleViolation("unknown_zone", f"未知展区 / unknown zones {sorted(set(zones) - known)}", "invalid")
     doc = {"zones": sorted(set(zones)), "assigned_by": actor.sub, "assigned_at": rt.clock.now()}
     await rt.db[REVIEWERS].update_one({"_id": reviewer_id}, {"$set": doc}, upsert=True)
     return {"reviewer_id": reviewer_id, "zones": doc["zones"]}
@@ -98,7 +97,7 @@ def _plain_review(doc: dict[str, Any]) -> dict[str, Any]:
 async def _write(rt: Runtime, doc: dict[str, Any], change: dict[str, Any], session: Session) -> None:
     done = await rt.db[SUBMISSIONS].update_one({"_id": doc["_id"], "version": doc["version"]}, change, session=session)
     if done.modified_count != 1:
-        raise Problem(409, "concurrent_change", detail="申报刚被修改，请重试 / changed meanwhile, retry")
+        raise RuleViolation("concurrent_change", "申报刚被修改，请重试 / changed meanwhile, retry")
 
 
 async def list_reviews(rt: Runtime, exhibit_id: str, actor: Principal) -> dict[str, Any]:
@@ -106,7 +105,9 @@ async def list_reviews(rt: Runtime, exhibit_id: str, actor: Principal) -> dict[s
     await load_in_scope(rt, exhibit_id, actor)
     reviews = await rt.db[REVIEWS].find({"exhibit_id": exhibit_id}, sort=[("reviewer_id", 1)]).to_list()
     if actor.role == "reviewer" and actor.sub not in {r["reviewer_id"] for r in reviews}:
-        raise Problem(403, "review_first", detail="提交自己的评分后才能查看他人评分 / submit your own review first")
+        raise RuleViolation(
+            "review_first", "提交自己的评分后才能查看他人评分 / submit your own review first", "forbidden"
+        )
     return {"items": [_plain_review(r) for r in reviews]}
 
 
@@ -141,6 +142,6 @@ async def decide_many(rt: Runtime, items: list[tuple[str, str]], force: bool, ac
         try:
             _, view = await decide(rt, exhibit_id, decision, force, actor)
             results.append({"id": exhibit_id, "ok": True, "status": view["status"]})
-        except (Problem, RuleViolation) as exc:
+        except RuleViolation as exc:
             results.append({"id": exhibit_id, "ok": False, "code": exc.code})
     return {"results": results, "decided": sum(1 for r in results if r["ok"])}

@@ -14,7 +14,7 @@ from shared.contracts.exhibits import ExhibitConfirmed, ExhibitSubmitted, Exhibi
 from shared.http import decode_cursor, encode_cursor, require_match
 from shared.media import IMAGES, VIDEOS, store_upload
 from shared.mongo import Session
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 MAX_MEDIA = 12
 
@@ -26,16 +26,16 @@ def _zones(rt: Runtime) -> dict[int, list[str]]:
 def _city_of(rt: Runtime, actor: Principal, named: str | None) -> str | None:
     """The account's city; an account without one (a department, a university) may name the city it shows for."""
     if actor.city is not None and named not in (None, actor.city):
-        raise Problem(422, "city_mismatch", detail="城市须与账号一致 / the city must be your account's city")
+        raise RuleViolation("city_mismatch", "城市须与账号一致 / the city must be your account's city", "invalid")
     city = actor.city or named
     if city is not None and rt.programme.city(city) is None:
-        raise Problem(422, "unknown_city", detail=f"未知的城市代码 / unknown city code {city}")
+        raise RuleViolation("unknown_city", f"未知的城市代码 / unknown city code {city}", "invalid")
     return city
 
 
 def _organisation(actor: Principal) -> str:
     if actor.org is None:
-        raise Problem(403, "no_organisation", detail="令牌缺少机构 / the token names no organisation")
+        raise RuleViolation("no_organisation", "令牌缺少机构 / the token names no organisation", "forbidden")
     return actor.org
 
 
@@ -76,7 +76,7 @@ async def _apply(
     """Write `change` if nobody changed `doc` meanwhile, with its events; the new view."""
     done = await rt.db[SUBMISSIONS].update_one({"_id": doc["_id"], "version": doc["version"]}, change, session=session)
     if done.modified_count != 1:
-        raise Problem(409, "concurrent_change", detail="申报刚被修改，请重试 / changed meanwhile, retry")
+        raise RuleViolation("concurrent_change", "申报刚被修改，请重试 / changed meanwhile, retry")
     fresh = await rt.db[SUBMISSIONS].find_one({"_id": doc["_id"]}, session=session)
     assert fresh is not None
     for contract, extra in events:
@@ -173,7 +173,7 @@ async def add_media(rt: Runtime, exhibit_id: str, file_id: str, upload: UploadFi
         doc = await _own(rt, exhibit_id, actor, session)
         lifecycle.check_editable(doc)
         if len(doc["media"]) >= MAX_MEDIA and file_id not in {m["id"] for m in doc["media"]}:
-            raise Problem(409, "too_many_media", detail=f"最多 {MAX_MEDIA} 个文件 / at most {MAX_MEDIA} files")
+            raise RuleViolation("too_many_media", f"最多 {MAX_MEDIA} 个文件 / at most {MAX_MEDIA} files")
         return doc
 
     await rt.commit(check)

@@ -6,7 +6,7 @@ from typing import Any
 import jwt
 import segno
 
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 ISSUER = "sciweek-registration-ticket"
 
@@ -41,7 +41,7 @@ def require_ticket(secret: str, token: str) -> dict[str, Any]:
     """`read_ticket`, or 422 invalid_ticket."""
     claims = read_ticket(secret, token)
     if claims is None:
-        raise Problem(422, "invalid_ticket", detail="二维码无效或被篡改 / forged or altered ticket")
+        raise RuleViolation("invalid_ticket", "二维码无效或被篡改 / forged or altered ticket", "invalid")
     return claims
 
 

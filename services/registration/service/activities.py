@@ -12,7 +12,7 @@ from shared.auth import Principal
 from shared.contracts.registration import ActivityCancelled, ActivityHeld, ActivityScheduled
 from shared.http import decode_cursor, encode_cursor, require_match
 from shared.mongo import Session
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 FIELDS = ("city_code", "activity_type", "title", "date", "place", "expected_participants", "org_id", "status")
 OUTCOME = ("participants", "reason", "photos", "version")
@@ -31,12 +31,14 @@ def city_scope(actor: Principal) -> dict[str, Any]:
 async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any], key: str | None) -> Reply:
     """Schedule a themed activity of the caller's city, once per Idempotency-Key."""
     if not actor.may_act_for_city(fields["city_code"]) or rt.programme.city(fields["city_code"]) is None:
-        raise Problem(403, "out_of_scope", detail="只能登记本市的活动 / only your own city's activities")
+        raise RuleViolation("out_of_scope", "只能登记本市的活动 / only your own city's activities", "forbidden")
     day: date = fields["date"]
     if not rt.programme.start <= day <= rt.programme.end:
-        raise Problem(422, "outside_programme", detail="活动须在活动周内 / the date must lie in the programme")
+        raise RuleViolation("outside_programme", "活动须在活动周内 / the date must lie in the programme", "invalid")
     if fields.get("org_id") is not None and rt.programme.unit(fields["org_id"]) is None:
-        raise Problem(422, "unknown_unit", detail="主办单位不在活动周单位名单中 / not one of the programme's units")
+        raise RuleViolation(
+            "unknown_unit", "主办单位不在活动周单位名单中 / not one of the programme's units", "invalid"
+        )
     doc = {
         "_id": str(uuid.uuid4()),
         **fields,

@@ -18,7 +18,7 @@ from shared.contracts.registration import BookingCancelled, BookingConfirmed, Bo
 from shared.http import decode_cursor, encode_cursor
 from shared.idempotency import IDEMPOTENCY, request_fingerprint
 from shared.mongo import Session, utcnow
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 PROMOTION_LOOKAHEAD = 50
 
@@ -52,10 +52,9 @@ async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: T
     booking_id = str(uuid.uuid4())
     taken = await store.take_seats(rt.db, seat["_id"], fields["party_size"], booking_id)
     if not taken and not fields["waitlist_if_full"]:
-        raise Problem(
-            409,
+        raise RuleViolation(
             "session_full",
-            detail="该场次已约满，可加入候补名单 / session full: you may join the waiting list",
+            "该场次已约满，可加入候补名单 / session full: you may join the waiting list",
             waitlist_available=True,
         )
     doc = _new_booking(booking_id, fields, seat, openday, "confirmed" if taken else "waitlisted", rt.clock.now())
@@ -80,7 +79,7 @@ async def _replay(rt: Runtime, scoped_key: str, fields: dict[str, Any]) -> Reply
     if prior is None:
         return None
     if prior["fingerprint"] != request_fingerprint(fields):
-        raise Problem(422, "idempotency_key_reused", detail="幂等键已用于不同的请求 / Idempotency-Key reused")
+        raise RuleViolation("idempotency_key_reused", "幂等键已用于不同的请求 / Idempotency-Key reused", "invalid")
     return int(prior["status"]), dict(prior["body"])
 
 
@@ -97,7 +96,7 @@ async def _bookable_session(
     seat = await rt.db[SEATS].find_one({"_id": session_id}, {"openday_id": 1})
     openday = await rt.db[OPENDAYS].find_one({"_id": seat["openday_id"]}) if seat else None
     if seat is None or openday is None or openday["status"] != "published":
-        raise Problem(404, "session_not_found", detail="场次不存在 / no such session")
+        raise RuleViolation("session_not_found", "场次不存在 / no such session", "not_found")
     sessions.put(session_id, (seat, openday))
     return seat, openday
 
@@ -147,13 +146,13 @@ async def _hold_phone_day(rt: Runtime, session: Session, phone: str, day: str) -
     )
 
 
-def _cap_reached(rt: Runtime, exc: DuplicateKeyError) -> Problem | None:
+def _cap_reached(rt: Runtime, exc: DuplicateKeyError) -> RuleViolation | None:
     """The upsert of a phone-day at its cap collides with the existing document: that is the refusal."""
     if PHONE_DAYS not in str(exc):
         return None
     cap = rt.settings.registration_bookings_per_phone_day
-    return Problem(
-        409, "daily_cap_reached", detail=f"同一手机号每天最多预约 {cap} 次 / at most {cap} bookings per phone per day"
+    return RuleViolation(
+        "daily_cap_reached", f"同一手机号每天最多预约 {cap} 次 / at most {cap} bookings per phone per day"
     )
 
 
@@ -234,7 +233,7 @@ async def _end_booking(rt: Runtime, session: Session, doc: dict[str, Any], statu
         {"_id": doc["_id"], "status": doc["status"]}, {"$set": {"status": status, **extra}}, session=session
     )
     if ended.modified_count != 1:
-        raise Problem(409, "booking_changed", detail="预约状态已变化，请重试 / booking changed meanwhile, retry")
+        raise RuleViolation("booking_changed", "预约状态已变化，请重试 / booking changed meanwhile, retry")
     await rt.db[PHONE_DAYS].update_one(
         {"_id": f"{doc['phone']}:{doc['date']}"}, {"$inc": {"count": -1}}, session=session
     )

@@ -3,7 +3,7 @@
 from typing import Any
 
 from shared.auth import Principal
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 
 def venue_scope(actor: Principal) -> dict[str, Any]:
@@ -20,7 +20,7 @@ def operated_by(actor: Principal) -> dict[str, Any]:
     return {} if actor.role == "admin" else venue_scope(actor)
 
 
-def not_found(what: str) -> Problem:
+def not_found(what: str) -> RuleViolation:
     """404 for ids that do not exist or lie outside the caller's scope (existence is not revealed)."""
     names = {"venue": "场馆", "openday": "开放日", "booking": "预约", "activity": "活动"}
-    return Problem(404, f"{what}_not_found", detail=f"{names.get(what, what)}不存在 / no such {what}")
+    return RuleViolation(f"{what}_not_found", f"{names.get(what, what)}不存在 / no such {what}", "not_found")

@@ -13,7 +13,7 @@ from shared.auth import Principal
 from shared.contracts.registration import OpenDayPublished, SessionSlot
 from shared.http import decode_cursor, encode_cursor, require_match
 from shared.mongo import Session
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 EDITABLE = ("booking_opens_at", "booking_closes_at", "max_group_size", "normal_price")
 
@@ -52,7 +52,7 @@ async def create_openday(rt: Runtime, actor: Principal, venue_id: str, body: dic
         prior = await rt.db[OPENDAYS].find_one({"_id": doc["_id"]}, session=session)
         if prior is not None:  # a phone retrying with its client-generated id gets the first answer
             if prior["venue_id"] != venue_id:
-                raise Problem(409, "openday_id_taken", detail="开放日编号已被使用 / open day id already used")
+                raise RuleViolation("openday_id_taken", "开放日编号已被使用 / open day id already used")
             return prior
         await rt.db[OPENDAYS].insert_one(doc, session=session)
         if seats:
@@ -123,7 +123,7 @@ async def publish_openday(rt: Runtime, actor: Principal, openday_id: str) -> dic
     doc = await operated_openday(rt, actor, openday_id)
     venue = await rt.db[VENUES].find_one({"_id": doc["venue_id"]})
     if venue is None or venue["status"] != "approved":
-        raise Problem(409, "venue_not_approved", detail="场馆尚未通过审核 / the venue is not approved yet")
+        raise RuleViolation("venue_not_approved", "场馆尚未通过审核 / the venue is not approved yet")
     if doc["status"] == "published":
         return doc
     data = OpenDayPublished(

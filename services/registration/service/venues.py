@@ -11,7 +11,7 @@ from shared.auth import Principal
 from shared.contracts.registration import VenueApproved, VenueRegistered, VenueRejected
 from shared.http import decode_cursor, encode_cursor, require_match
 from shared.mongo import Session
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 VENUE_FIELDS = ("name", "org_type", "city_code", "address", "location", "contact", "tracks_exit", "status", "owner")
 
@@ -47,7 +47,7 @@ async def edit_venue(
 async def register_venue(rt: Runtime, actor: Principal, fields: dict[str, Any], key: str | None) -> Reply:
     """Register a pending venue owned by the caller, once per Idempotency-Key."""
     if rt.programme.city(fields["city_code"]) is None:
-        raise Problem(422, "unknown_city", detail=f"未知的城市代码 / unknown city code {fields['city_code']}")
+        raise RuleViolation("unknown_city", f"未知的城市代码 / unknown city code {fields['city_code']}", "invalid")
     doc = {"_id": str(uuid.uuid4()), **fields, "status": "pending", "owner": actor.sub, "created_at": rt.clock.now()}
     data = VenueRegistered(
         venue_id=doc["_id"], city_code=fields["city_code"], name=fields["name"], org_type=fields["org_type"]
@@ -107,7 +107,7 @@ async def review_venue(
             session=session,
         )
         if done.modified_count != 1:
-            raise Problem(409, "venue_already_reviewed", detail="场馆已审核 / venue already reviewed")
+            raise RuleViolation("venue_already_reviewed", "场馆已审核 / venue already reviewed")
         await rt.events.emit(session, _review_data(venue, actor, reason, approve), subject=f"venue/{venue_id}")
         fresh = await rt.db[VENUES].find_one({"_id": venue_id}, session=session)
         assert fresh is not None

@@ -15,7 +15,7 @@ from shared.app import Runtime
 from shared.contracts.reporting import SummaryReminder
 from shared.http import require_match
 from shared.mongo import Document, Session
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 # the numbers a summary is pre-filled with, in the order they are printed
 VISIT_NUMBERS = ("planned", "completed", "households_reached", "consultations", "trainees", "books")
@@ -138,7 +138,7 @@ async def edit(rt: Runtime, scope: str, now: datetime, if_match: str | None, nar
             session=session,
         )
         if doc is not None and changed.modified_count == 0:
-            raise Problem(412, "version_mismatch", detail="内容已被他人修改 / modified since you read it")
+            raise RuleViolation("version_mismatch", "内容已被他人修改 / modified since you read it", "stale")
 
     await rt.commit(txn)
 

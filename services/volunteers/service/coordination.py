@@ -9,7 +9,7 @@ from services.volunteers.store import ASSIGNMENTS, FLAGS, QUOTAS
 from shared.app import Runtime
 from shared.auth import Principal
 from shared.mongo import Session
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 STATUSES = ("planned", "accepted", "declined", "checked_in", "completed", "missed", "cancelled")
 
@@ -22,7 +22,7 @@ async def quotas(rt: Runtime) -> dict[str, int]:
 
 async def set_quota(rt: Runtime, city_code: str, quota: int) -> dict[str, int]:
     if rt.programme.city(city_code) is None:
-        raise Problem(404, "city_not_found", detail="未知的城市 / unknown city")
+        raise RuleViolation("city_not_found", "未知的城市 / unknown city", "not_found")
     await rt.db[QUOTAS].update_one(
         {"_id": city_code}, {"$set": {"quota": quota, "updated_at": rt.clock.now()}}, upsert=True
     )
@@ -107,7 +107,7 @@ async def _apply_conflicting_report(rt: Runtime, session: Session, flag: dict[st
     doc = await rt.db[ASSIGNMENTS].find_one({"_id": flag["assignment_id"]}, session=session)
     conflict = next((c for c in (doc or {}).get("conflicts", []) if c["op_id"] == flag.get("op_id")), None)
     if doc is None or conflict is None or doc["status"] != "completed":
-        raise Problem(409, "nothing_to_apply", detail="该标记没有可采用的报告 / no conflicting report to apply")
+        raise RuleViolation("nothing_to_apply", "该标记没有可采用的报告 / no conflicting report to apply")
     new = {**doc, "report_history": list(doc["report_history"])}
     rules.set_report(new, conflict["report"])
     new.update(version=doc["version"] + 1, updated_at=rt.clock.now())

@@ -12,13 +12,12 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.http import require_match
 from shared.mongo import Session
-from shared.problems import Problem
 from shared.rules import RuleViolation
 
 
 def check_known_city(rt: Runtime, actor: Principal, city_code: str) -> None:
     if rt.programme.city(city_code) is None:
-        raise Problem(422, "unknown_city", detail=f"未知的城市代码 / unknown city code {city_code}")
+        raise RuleViolation("unknown_city", f"未知的城市代码 / unknown city code {city_code}", "invalid")
     check_city(actor, city_code)
 
 
@@ -115,10 +114,8 @@ async def create_many(rt: Runtime, cmds: list[rules.NewAssignment], actor: Princ
             try:
                 created.append(assignment_view(await insert_assignment(rt, session, cmd, actor, refs)))
             except RuleViolation as exc:
-                status = 409 if exc.kind == "conflict" else 422
-                raise Problem(
-                    status, exc.code, detail=f"第 {index + 1} 项 / item {index + 1}: {exc.message}", index=index
-                ) from exc
+                message = f"第 {index + 1} 项 / item {index + 1}: {exc.message}"
+                raise RuleViolation(exc.code, message, exc.kind, **exc.details, index=index) from exc
         return 201, {"created": created}
 
     scoped_key = f"{actor.sub}:create_many:{key}" if key else None

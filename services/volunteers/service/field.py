@@ -19,8 +19,7 @@ from shared.auth import Principal
 from shared.http import require_match
 from shared.idempotency import request_fingerprint
 from shared.mongo import Session
-from shared.problems import Problem
-from shared.rules import RuleViolation
+from shared.rules import Kind, RuleViolation
 
 
 @dataclass(frozen=True)
@@ -225,9 +224,9 @@ def _cursor_filter(rt: Runtime, state: dict[str, Any], now: datetime) -> dict[st
         since = datetime.fromisoformat(str(state["since"]))
         after = datetime.fromisoformat(str(state["after_t"])) if "after_t" in state else None
     except (KeyError, ValueError) as exc:
-        raise Problem(400, "invalid_cursor", detail="游标无效 / invalid cursor") from exc
+        raise RuleViolation("invalid_cursor", "游标无效 / invalid cursor", "bad_request") from exc
     if now - since > timedelta(days=rt.settings.volunteers_sync_cursor_max_age_days):
-        raise Problem(410, "cursor_expired", detail="游标已过期，请全量同步 / cursor too old: resync from scratch")
+        raise RuleViolation("cursor_expired", "游标已过期，请全量同步 / cursor too old: resync from scratch", "gone")
     if after is None:
         return {"updated_at": {"$gte": since}}
     return {"$or": [{"updated_at": {"$gt": after}}, {"updated_at": after, "_id": {"$gt": state.get("after_id", "")}}]}
@@ -250,7 +249,11 @@ async def _with_reference(rt: Runtime, docs: list[dict[str, Any]]) -> list[dict[
     ]
 
 
-REJECTION_STATUS = {"assignment_not_found": 404, "validation_error": 422, "unknown_household": 422}
+REJECTION_KIND: dict[str, Kind] = {
+    "assignment_not_found": "not_found",
+    "validation_error": "invalid",
+    "unknown_household": "invalid",
+}
 
 
 async def single_operation(
@@ -276,11 +279,11 @@ async def single_operation(
             )
         result = await FieldSession(rt, session, actor).apply(op)
         if result["status"] == "rejected":
-            status = REJECTION_STATUS.get(result["code"], 409)
-            raise Problem(status, result["code"], detail=result["message"], errors=result.get("errors", []))
+            kind = REJECTION_KIND.get(result["code"], "conflict")
+            raise RuleViolation(result["code"], result["message"], kind, errors=result.get("errors", []))
         if result["status"] == "conflict":
-            raise Problem(
-                409, "already_completed", detail="该走访已有报告，修改请带 If-Match / edit the report with If-Match"
+            raise RuleViolation(
+                "already_completed", "该走访已有报告，修改请带 If-Match / edit the report with If-Match"
             )
         doc = await rt.db[ASSIGNMENTS].find_one({"_id": raw.assignment_id}, session=session)
         assert doc is not None

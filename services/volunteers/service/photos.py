@@ -7,7 +7,7 @@ from fastapi.responses import StreamingResponse
 
 from shared.app import Runtime
 from shared.media import IMAGES, media_response, store_upload
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 FILES = "media.files"
 
@@ -21,10 +21,8 @@ async def store_photo(rt: Runtime, assignment_id: str, photo_id: str, upload: Up
     stored = await rt.db[FILES].count_documents({"metadata.assignment_id": assignment_id})
     exists = await rt.db[FILES].find_one({"_id": file_id(assignment_id, photo_id)}, {"_id": 1})
     if exists is None and stored >= rt.settings.volunteers_visit_photos_max:
-        raise Problem(
-            409,
-            "too_many_photos",
-            detail=f"每次走访最多 {rt.settings.volunteers_visit_photos_max} 张 / too many photos",
+        raise RuleViolation(
+            "too_many_photos", f"每次走访最多 {rt.settings.volunteers_visit_photos_max} 张 / too many photos"
         )
     facts = await store_upload(
         rt.db,
@@ -40,16 +38,14 @@ async def store_photo(rt: Runtime, assignment_id: str, photo_id: str, upload: Up
 async def check_photos(rt: Runtime, assignment_id: str, photo_ids: list[str]) -> None:
     """A report may only name photos already uploaded for this visit."""
     if len(photo_ids) > rt.settings.volunteers_visit_photos_max:
-        raise Problem(
-            422,
-            "too_many_photos",
-            detail=f"每次走访最多 {rt.settings.volunteers_visit_photos_max} 张 / too many photos",
+        raise RuleViolation(
+            "too_many_photos", f"每次走访最多 {rt.settings.volunteers_visit_photos_max} 张 / too many photos", "invalid"
         )
     wanted = [file_id(assignment_id, p) for p in photo_ids]
     found = {d["_id"] async for d in rt.db[FILES].find({"_id": {"$in": wanted}}, {"_id": 1})}
     missing = [p for p, f in zip(photo_ids, wanted, strict=True) if f not in found]
     if missing:
-        raise Problem(422, "unknown_photo", detail="照片尚未上传 / photos not uploaded: " + ", ".join(missing))
+        raise RuleViolation("unknown_photo", "照片尚未上传 / photos not uploaded: " + ", ".join(missing), "invalid")
 
 
 async def photo_response(rt: Runtime, assignment_id: str, photo_id: str) -> StreamingResponse:

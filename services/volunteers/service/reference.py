@@ -19,7 +19,7 @@ from services.volunteers.domain.reference import (
 from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, IMPORTS, VILLAGES
 from shared.app import Runtime
 from shared.auth import Principal
-from shared.problems import Problem
+from shared.rules import RuleViolation
 from shared.tabular import read_rows, validate_rows
 
 CHUNK = 500
@@ -51,10 +51,10 @@ async def import_file(
         lines = [line for line, _ in rows]
         errors = await _cross_checks(rt, kind, list(zip(lines, models, strict=True)), actor)
     if errors:
-        raise Problem(
-            422,
+        raise RuleViolation(
             "import_invalid",
-            detail=f"文件有 {len(errors)} 处错误，未导入任何数据 / nothing imported",
+            f"文件有 {len(errors)} 处错误，未导入任何数据 / nothing imported",
+            "invalid",
             errors=errors,
         )
     return await _upsert(rt, kind, [kind.to_doc(m) for m in models], import_id or str(uuid.uuid4()), actor)
@@ -64,7 +64,7 @@ async def upsert_one(rt: Runtime, kind: Kind, row: BaseModel, actor: Principal) 
     errors = await _cross_checks(rt, kind, [(1, row)], actor)
     if errors:
         code = errors[0]["code"]
-        raise Problem(403 if code == "out_of_scope" else 422, code, detail=errors[0]["reason"])
+        raise RuleViolation(code, errors[0]["reason"], "forbidden" if code == "out_of_scope" else "invalid")
     await _upsert(rt, kind, [kind.to_doc(row)], str(uuid.uuid4()), actor)
     found = await rt.db[kind.collection].find_one({"_id": getattr(row, kind.key)})
     assert found is not None
@@ -148,5 +148,5 @@ async def _upsert(
 async def import_progress(rt: Runtime, import_id: str, actor: Principal) -> dict[str, Any]:
     doc = await rt.db[IMPORTS].find_one({"_id": import_id})
     if doc is None or (actor.role != "admin" and doc["by"] != actor.sub):
-        raise Problem(404, "import_not_found", detail="没有该导入 / no such import")
+        raise RuleViolation("import_not_found", "没有该导入 / no such import", "not_found")
     return {"import_id": import_id, **{k: v for k, v in doc.items() if k not in ("_id", "by")}}

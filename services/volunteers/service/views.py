@@ -5,7 +5,7 @@ from typing import Any
 
 from services.volunteers.domain.reference import mask_name, mask_phone
 from shared.auth import Principal
-from shared.problems import Problem
+from shared.rules import RuleViolation
 
 INTERNAL = ("_id", "report_history", "pending_edits", "previous_commissioner_ids")
 
@@ -61,10 +61,10 @@ def scope_filter(actor: Principal) -> dict[str, Any]:
     return {"_id": {"$exists": False}}
 
 
-def not_found(what: str = "assignment") -> Problem:
-    return Problem(404, f"{what}_not_found", detail=f"不存在或无权查看 / no such {what}")
+def not_found(what: str = "assignment") -> RuleViolation:
+    return RuleViolation(f"{what}_not_found", f"不存在或无权查看 / no such {what}", "not_found")
 
 
 def check_city(actor: Principal, city_code: str) -> None:
     if not actor.may_act_for_city(city_code):
-        raise Problem(403, "out_of_scope", detail="只能管理本市的数据 / only your own city")
+        raise RuleViolation("out_of_scope", "只能管理本市的数据 / only your own city", "forbidden")
