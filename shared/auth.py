@@ -117,3 +117,18 @@ def require_roles(*roles: Role) -> Callable[[Principal], Coroutine[Any, Any, Pri
         return principal
 
     return check
+
+
+# Who may call a route, named for who they are (the same name means the same roles in every service).
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+Coordinator = Annotated[Principal, Depends(require_roles("city", "admin"))]  # a city coordinator or the office
+SummaryAuthor = Annotated[Principal, Depends(require_roles("city", "unit", "admin"))]
+VenueOperator = Annotated[Principal, Depends(require_roles("venue", "admin"))]
+VenueOperatorOrCoordinator = Annotated[Principal, Depends(require_roles("venue", "city", "admin"))]
+Exhibitor = Annotated[Principal, Depends(require_roles("exhibitor"))]
+ExhibitorOrAdmin = Annotated[Principal, Depends(require_roles("exhibitor", "admin"))]
+Reviewer = Annotated[Principal, Depends(require_roles("reviewer"))]
+ReviewerOrAdmin = Annotated[Principal, Depends(require_roles("reviewer", "admin"))]
+ExhibitorReviewerOrAdmin = Annotated[Principal, Depends(require_roles("exhibitor", "reviewer", "admin"))]
+Commissioner = Annotated[Principal, Depends(require_roles("volunteer"))]
+CoordinatorOrCommissioner = Annotated[Principal, Depends(require_roles("city", "admin", "volunteer"))]

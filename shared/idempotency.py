@@ -73,6 +73,16 @@ class Inbox:
             raise
 
 
+def scoped_key(caller: str, action: str, key: str | None) -> str | None:
+    """An Idempotency-Key scoped to its caller and action, so two callers' keys never meet (None without a key)."""
+    return f"{caller}:{action}:{key}" if key else None
+
+
+def json_safe(value: Any) -> Any:
+    """Datetimes as ISO text: views are stored as Idempotency-Key replies and sent as JSON."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 def request_fingerprint(body: Any) -> str:
     """A stable hash of a request body, to tell a replay from a reused key."""
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()

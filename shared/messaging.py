@@ -36,12 +36,16 @@ log = logging.getLogger(__name__)
 ATTEMPT_HEADER = "x-sciweek-attempt"
 
 
+def persistent_message(body: bytes, **properties: Any) -> aio_pika.Message:
+    """The one way we build an AMQP message: persistent (transient ones die with the broker, FIELD-NOTES)."""
+    return aio_pika.Message(body=body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **properties)
+
+
 def event_message(event: Envelope) -> aio_pika.Message:
-    """The AMQP message carrying `event`: persistent, message_id = event id."""
-    return aio_pika.Message(
-        body=event.model_dump_json().encode(),
+    """The AMQP message carrying `event`: message_id = event id."""
+    return persistent_message(
+        event.model_dump_json().encode(),
         content_type="application/json",
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         message_id=event.id,
         correlation_id=event.correlation_id,
         type=event.type,
@@ -343,11 +347,10 @@ class Consumer:
     async def _forward(self, message: AbstractIncomingMessage, queue: str, headers: dict[str, Any]) -> None:
         """Copy to one queue through the default exchange (confirmed), before the original is acked."""
         assert self.channel is not None
-        copy = aio_pika.Message(
-            body=message.body,
+        copy = persistent_message(
+            message.body,
             headers={**(message.headers or {}), **headers},
             content_type=message.content_type,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=message.message_id,
             correlation_id=message.correlation_id,
             type=message.type,

@@ -13,9 +13,11 @@ from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
+from aio_pika.abc import AbstractQueue
 from fastapi import FastAPI
 
 from shared.app import Runtime
+from shared.messaging import Broker
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -118,6 +120,22 @@ async def running_service(app: FastAPI, timeout_s: float = 30) -> AsyncIterator[
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield runtime, client
+
+
+async def tap_events(broker: Broker, *bindings: str, name: str | None = None) -> AbstractQueue:
+    """A queue on the service's events exchange, to see what its relay really published.
+
+    Named: durable (read later from another connection); unnamed: exclusive to this connection.
+    """
+    assert broker.connection is not None
+    channel = await broker.connection.channel()
+    if name is None:
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+    else:
+        queue = await channel.declare_queue(name, durable=True)
+    for binding in bindings or ("#",):
+        await queue.bind(broker.settings.exchange, routing_key=binding)
+    return queue
 
 
 async def eventually(check: Callable[[], Awaitable[T]], timeout_s: float = 15, interval_s: float = 0.05) -> T:

@@ -13,7 +13,7 @@ import pytest
 from services.exhibits.main import create_app
 from shared.app import Runtime
 from shared.settings import REPO_ROOT
-from shared.testing import running_service
+from shared.testing import running_service, tap_events
 
 Auth = Callable[..., dict[str, str]]
 
@@ -89,15 +89,9 @@ def flow(exhibits: tuple[Runtime, httpx.AsyncClient], auth: Auth) -> Flow:
     return Flow(exhibits[1], auth)
 
 
-# candidate for shared/: shared.testing — watch what a service really published on the broker.
 async def tap(runtime: Runtime, *bindings: str) -> aio_pika.abc.AbstractQueue:
-    """A throw-away queue on the real exchange, to see what the relay published."""
-    assert runtime.broker.connection is not None
-    channel = await runtime.broker.connection.channel()
-    queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-    for binding in bindings or ("exhibits.#",):
-        await queue.bind(runtime.settings.exchange, routing_key=binding)
-    return queue
+    """What the exhibits relay published (all exhibits events unless bindings are given)."""
+    return await tap_events(runtime.broker, *(bindings or ("exhibits.#",)))
 
 
 async def received(queue: aio_pika.abc.AbstractQueue, n: int) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractQueue
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -66,15 +65,6 @@ async def write_events(b: Bus, events: list[Envelope]) -> None:
             await add_to_outbox(b.db, session, event)
 
     await in_transaction(b.mongo, txn)
-
-
-async def tap_queue(b: Bus, name: str, binding: str = "#") -> AbstractQueue:
-    """A durable queue bound to the events exchange, to see what the relay published."""
-    assert b.broker.connection is not None
-    channel = await b.broker.connection.channel()
-    queue = await channel.declare_queue(name, durable=True)
-    await queue.bind(b.settings.exchange, routing_key=binding)
-    return queue
 
 
 async def drain(amqp_url: str, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:

@@ -11,8 +11,8 @@ from shared.contracts.registration import VenueRegistered
 from shared.envelope import Envelope, new_event
 from shared.mongo import in_transaction
 from shared.outbox import OUTBOX, Relay, add_to_outbox
-from shared.testing import RabbitVhost, eventually
-from tests.shared.bus import bus, drain, queue_depth, running_relay, tap_queue, write_events
+from shared.testing import RabbitVhost, eventually, tap_events
+from tests.shared.bus import bus, drain, queue_depth, running_relay, write_events
 
 
 def venue_event(i: int) -> Envelope:
@@ -42,7 +42,7 @@ async def test_failed_outbox_write_leaves_no_state(settings_for: Any) -> None:
 async def test_relay_publishes_persistent_confirmed_messages(settings_for: Any, vhost: RabbitVhost) -> None:
     settings = settings_for("registration")
     async with bus(settings) as b:
-        await tap_queue(b, f"{settings.namespace}.tap")
+        await tap_events(b.broker, name=f"{settings.namespace}.tap")
         events = [venue_event(i) for i in range(3)]
         await write_events(b, events)
         async with running_relay(b):
@@ -65,7 +65,7 @@ async def test_relay_survives_connection_loss(settings_for: Any, vhost: RabbitVh
     settings = settings_for("registration")
     tap = f"{settings.namespace}.tap"
     async with bus(settings) as b:
-        await tap_queue(b, tap)
+        await tap_events(b.broker, name=tap)
         before = [venue_event(i) for i in range(150)]
         during = [venue_event(i) for i in range(150, 300)]
         await write_events(b, before)
@@ -115,7 +115,7 @@ async def test_two_replicas_publish_each_entry_once(settings_for: Any, vhost: Ra
     settings = settings_for("registration")
     tap = f"{settings.namespace}.tap"
     async with bus(settings) as first, bus(settings) as second:
-        await tap_queue(first, tap)
+        await tap_events(first.broker, name=tap)
         events = [venue_event(i) for i in range(200)]
         relays = [Relay(b.db, b.broker, settings, b.metrics) for b in (first, second)]
         for relay in relays:

@@ -6,9 +6,9 @@ from fastapi import Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.exhibits.api.common import Admin
 from services.exhibits.service import allocation
 from shared.app import RuntimeDep, api_router
+from shared.auth import Admin
 from shared.http import IfMatch, PublicRateLimit, versioned
 
 router = api_router(tags=["allocation 展位分配"])

@@ -5,9 +5,9 @@ from typing import Annotated, Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.exhibits.api.common import Admin, Reviewer, ReviewReader
 from services.exhibits.service import reviews
 from shared.app import RuntimeDep, api_router
+from shared.auth import Admin, Reviewer, ReviewerOrAdmin
 from shared.http import Cursor, Limit, versioned
 
 router = api_router(tags=["review 评审"])
@@ -62,7 +62,7 @@ async def submit_review(exhibit_id: str, body: ReviewIn, rt: RuntimeDep, actor: 
 
 
 @router.get("/submissions/{exhibit_id}/reviews")
-async def list_reviews(exhibit_id: str, rt: RuntimeDep, actor: ReviewReader) -> dict[str, Any]:
+async def list_reviews(exhibit_id: str, rt: RuntimeDep, actor: ReviewerOrAdmin) -> dict[str, Any]:
     """全部评分与意见（评审专家须先提交自己的评分）/ All reviews (reviewers only after their own)."""
     return await reviews.list_reviews(rt, exhibit_id, actor)
 

@@ -6,10 +6,10 @@ from fastapi import File, Path, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.exhibits.api.common import Exhibitor, Owner, Reader
 from services.exhibits.domain.lifecycle import Contact, Content, PhysicalObject, Status
 from services.exhibits.service import submissions
 from shared.app import RuntimeDep, api_router
+from shared.auth import Exhibitor, ExhibitorOrAdmin, ExhibitorReviewerOrAdmin
 from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, versioned
 
 router = api_router(tags=["submissions 展品申报"])
@@ -101,14 +101,14 @@ async def create_submission(
 
 @router.get("/submissions", response_model=Page)
 async def list_submissions(
-    rt: RuntimeDep, actor: Owner, status: Status | None = None, cursor: Cursor = None, limit: Limit = 50
+    rt: RuntimeDep, actor: ExhibitorOrAdmin, status: Status | None = None, cursor: Cursor = None, limit: Limit = 50
 ) -> dict[str, Any]:
     """本单位的申报 / The caller's organisation's submissions."""
     return await submissions.list_submissions(rt, actor, status, cursor, limit)
 
 
 @router.get("/submissions/{exhibit_id}", response_model=Submission)
-async def get_submission(exhibit_id: str, rt: RuntimeDep, actor: Reader) -> JSONResponse:
+async def get_submission(exhibit_id: str, rt: RuntimeDep, actor: ExhibitorReviewerOrAdmin) -> JSONResponse:
     """查看申报 / One submission: its organisation, reviewers of its zone, admin."""
     return versioned((200, await submissions.get(rt, exhibit_id, actor)))
 

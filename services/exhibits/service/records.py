@@ -1,6 +1,5 @@
 """What every use case shares: loading a submission within the caller's scope, views, exhibit events."""
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -9,6 +8,7 @@ from services.exhibits.domain.lifecycle import facts
 from services.exhibits.store import REVIEWERS, SUBMISSIONS
 from shared.app import Runtime
 from shared.auth import Principal
+from shared.idempotency import json_safe
 from shared.mongo import Session
 from shared.rules import RuleViolation
 
@@ -23,14 +23,10 @@ def not_found() -> RuleViolation:
 def submission_view(doc: dict[str, Any], role: str = "exhibitor") -> dict[str, Any]:
     """A submission as `role` sees it: never review comments; the review score only for the office."""
     hidden = INTERNAL if role == "admin" else (*INTERNAL, *REVIEW_RESULTS)
-    view = {k: _plain(v) for k, v in doc.items() if k not in hidden}
-    view["history"] = [{k: _plain(v) for k, v in step.items()} for step in doc.get("history", [])]
+    view = {k: json_safe(v) for k, v in doc.items() if k not in hidden}
+    view["history"] = [{k: json_safe(v) for k, v in step.items()} for step in doc.get("history", [])]
     view["id"] = doc["_id"]
     return view
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else value
 
 
 async def reviewer_zones(rt: Runtime, reviewer_id: str, session: Session | None = None) -> list[int]:
@@ -59,8 +55,3 @@ async def emit_exhibit_event(
 ) -> None:
     """The event `contract` about an exhibit, carrying its facts as they are in `doc`."""
     await rt.events.emit(session, contract(**facts(doc), **extra), subject=f"exhibit/{doc['_id']}")
-
-
-# candidate for shared/: shared.idempotency — scope an Idempotency-Key to caller and action.
-def scoped_key(actor: Principal, action: str, key: str | None) -> str | None:
-    return f"{actor.sub}:{action}:{key}" if key else None

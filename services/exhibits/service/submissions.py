@@ -6,12 +6,13 @@ from fastapi import UploadFile
 
 from services.exhibits.domain import lifecycle
 from services.exhibits.domain.lifecycle import Content
-from services.exhibits.service.records import emit_exhibit_event, load_in_scope, not_found, scoped_key, submission_view
+from services.exhibits.service.records import emit_exhibit_event, load_in_scope, not_found, submission_view
 from services.exhibits.store import SUBMISSIONS
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitConfirmed, ExhibitSubmitted, ExhibitWithdrawn
 from shared.http import decode_cursor, encode_cursor, require_match
+from shared.idempotency import scoped_key
 from shared.media import IMAGES, VIDEOS, store_upload
 from shared.mongo import Session
 from shared.rules import RuleViolation
@@ -57,7 +58,7 @@ async def create(
         return 201, await _submit(rt, doc, actor, session)
 
     body = {"content": lifecycle.content_fields(content), "city_code": city_code, "submit": submit_now}
-    return await rt.commit_once(scoped_key(actor, "create_submission", key), body, txn)
+    return await rt.commit_once(scoped_key(actor.sub, "create_submission", key), body, txn)
 
 
 async def _submit(rt: Runtime, doc: dict[str, Any], actor: Principal, session: Session) -> dict[str, Any]:

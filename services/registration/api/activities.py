@@ -3,19 +3,18 @@
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, File, UploadFile
+from fastapi import File, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.registration.service import activities
 from shared.app import RuntimeDep, api_router
-from shared.auth import Principal, require_roles
+from shared.auth import Coordinator
 from shared.contracts.registration import ActivityType
 from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, etag
 from shared.media import IMAGES, media_response, store_upload
 
 router = api_router("/activities", tags=["activities"])
-Coordinator = Annotated[Principal, Depends(require_roles("city", "admin"))]
 PHOTO_MAX_BYTES = 900_000
 
 

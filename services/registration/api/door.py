@@ -5,10 +5,10 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.registration.api.common import Operator
 from services.registration.api.public import Booking
 from services.registration.service import bookings, door, opendays
 from shared.app import RuntimeDep, api_router
+from shared.auth import VenueOperator
 from shared.http import Cursor, Limit
 from shared.problems import Problem
 
@@ -57,7 +57,7 @@ class Presence(BaseModel):
 
 
 @router.post("/venues/{venue_id}/checkins", response_model=ScanResult)
-async def check_in(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
+async def check_in(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
     """扫码入场：成功，或 409 并说明原因 / Scan at the door: checked in, or 409 with the reason."""
     venue = await door.operated_venue(rt, actor, venue_id)
     result = await door.scan_ticket(
@@ -71,7 +71,7 @@ async def check_in(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: Operator)
 
 
 @router.post("/venues/{venue_id}/checkins/batch", response_model=BatchResult)
-async def upload_offline_scans(venue_id: str, body: ScanBatch, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
+async def upload_offline_scans(venue_id: str, body: ScanBatch, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
     """上传离线扫码（可重复上传）/ Upload scans made offline; re-uploading gives the same results."""
     venue = await door.operated_venue(rt, actor, venue_id)
     results = [
@@ -84,7 +84,7 @@ async def upload_offline_scans(venue_id: str, body: ScanBatch, rt: RuntimeDep, a
 
 
 @router.post("/venues/{venue_id}/exits")
-async def record_exit(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
+async def record_exit(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
     """离场扫码（统计在场人数的场馆）/ A party leaves (venues that track exits)."""
     venue = await door.operated_venue(rt, actor, venue_id)
     if not venue.get("tracks_exit"):
@@ -93,7 +93,7 @@ async def record_exit(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: Operat
 
 
 @router.get("/venues/{venue_id}/presence", response_model=Presence)
-async def presence(venue_id: str, date: dt.date, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
+async def presence(venue_id: str, date: dt.date, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
     """在场人数 / People inside now and entered so far on a day."""
     await door.operated_venue(rt, actor, venue_id)
     return await door.presence(rt, venue_id, date)
@@ -108,7 +108,7 @@ class BookingPage(BaseModel):
 async def list_bookings(
     openday_id: str,
     rt: RuntimeDep,
-    actor: Operator,
+    actor: VenueOperator,
     status: Literal["confirmed", "waitlisted", "offered", "cancelled", "expired"] | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -119,7 +119,7 @@ async def list_bookings(
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=Booking)
-async def cancel_by_operator(booking_id: str, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
+async def cancel_by_operator(booking_id: str, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
     """场馆取消预约 / The operator cancels a booking; seats pass to the waiting list."""
     doc = await bookings.operated_booking(rt, actor, booking_id)
     return bookings.booking_view(rt, await bookings.cancel_booking(rt, doc["_id"], "operator"))

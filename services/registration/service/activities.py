@@ -11,6 +11,7 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.registration import ActivityCancelled, ActivityHeld, ActivityScheduled
 from shared.http import decode_cursor, encode_cursor, require_match
+from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session
 from shared.rules import RuleViolation
 
@@ -64,7 +65,7 @@ async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any
         await rt.events.emit(session, data, subject=f"activity/{doc['_id']}")
         return 201, activity_view(doc)
 
-    scoped_key = f"{actor.sub}:schedule_activity:{key}" if key else None
+    scoped_key = idempotency_scope(actor.sub, "schedule_activity", key)
     return await rt.commit_once(scoped_key, {**fields, "date": day.isoformat()}, txn)
 
 

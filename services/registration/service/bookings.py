@@ -16,8 +16,10 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.registration import BookingCancelled, BookingConfirmed, BookingPromoted, BookingWaitlisted
 from shared.http import decode_cursor, encode_cursor
-from shared.idempotency import IDEMPOTENCY, request_fingerprint
+from shared.idempotency import IDEMPOTENCY, json_safe, request_fingerprint
+from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session, utcnow
+from shared.privacy import mask_phone
 from shared.rules import RuleViolation
 
 PROMOTION_LOOKAHEAD = 50
@@ -27,24 +29,15 @@ def booking_view(rt: Runtime, doc: dict[str, Any]) -> dict[str, Any]:
     """The API shape of a booking: the phone masked, the signed ticket once confirmed."""
     keep = ("code", "status", "session_id", "openday_id", "venue_id", "city_code", "date", "party_size", "name")
     more = ("price_policy", "starts_at", "offer_expires_at", "checked_in_at", "cancelled_by", "created_at")
-    view = {"id": doc["_id"], **{k: _json_safe(doc.get(k)) for k in keep + more}, "phone": _masked(doc["phone"])}
+    view = {"id": doc["_id"], **{k: json_safe(doc.get(k)) for k in keep + more}, "phone": mask_phone(doc["phone"])}
     secret = rt.settings.registration_qr_secret.get_secret_value()
     view["ticket"] = sign_ticket(secret, doc) if doc["status"] == "confirmed" else None
     return view
 
 
-def _json_safe(value: Any) -> Any:
-    """Datetimes as ISO text: views are also stored as Idempotency-Key replies and sent as JSON."""
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-def _masked(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:]
-
-
 async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: TtlCache[Any]) -> Reply:
     """Take seats with one conditional write, then commit the booking and its event (or join the waiting list)."""
-    scoped_key = f"public:book:{key}" if key else None
+    scoped_key = idempotency_scope("public", "book", key)
     if scoped_key is not None and (replay := await _replay(rt, scoped_key, fields)) is not None:
         return replay  # answered before taking any seat
     seat, openday = await _bookable_session(rt, fields["session_id"], sessions)

@@ -10,6 +10,7 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.registration import VenueApproved, VenueRegistered, VenueRejected
 from shared.http import decode_cursor, encode_cursor, require_match
+from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session
 from shared.rules import RuleViolation
 
@@ -58,7 +59,7 @@ async def register_venue(rt: Runtime, actor: Principal, fields: dict[str, Any], 
         await rt.events.emit(session, data, subject=f"venue/{doc['_id']}")
         return 201, venue_view(doc)
 
-    scoped_key = f"{actor.sub}:register_venue:{key}" if key else None
+    scoped_key = idempotency_scope(actor.sub, "register_venue", key)
     return await rt.commit_once(scoped_key, fields, txn)
 
 
@@ -113,7 +114,7 @@ async def review_venue(
         assert fresh is not None
         return 200, venue_view(fresh)
 
-    scoped_key = f"{actor.sub}:review_venue:{venue_id}:{key}" if key else None
+    scoped_key = idempotency_scope(actor.sub, f"review_venue:{venue_id}", key)
     return await rt.commit_once(scoped_key, {"approve": approve, "reason": reason}, txn)
 
 

@@ -3,16 +3,13 @@ supporting unit's liaison their own unit's summary."""
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Path
 
 from services.reporting.service import summaries
 from shared.app import Runtime
-from shared.auth import Principal, require_roles
+from shared.auth import Principal
 from shared.problems import Problem
 
-Reader = Annotated[Principal, Depends(require_roles("admin", "city"))]
-Writer = Annotated[Principal, Depends(require_roles("admin", "city", "unit"))]  # who writes summaries
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
 CityCode = Annotated[str, Path(pattern=r"^\d{6}$")]
 # a city's division code or a supporting unit's code (units' codes start with a letter)
 AuthorCode = Annotated[str, Path(pattern=r"^(\d{6}|[a-z][a-z0-9_-]{1,63})$")]

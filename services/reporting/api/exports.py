@@ -3,10 +3,11 @@
 from fastapi import Response
 from gridfs.errors import NoFile
 
-from services.reporting.api.access import Admin, AuthorCode, Reader, Writer, author_of
+from services.reporting.api.access import AuthorCode, author_of
 from services.reporting.domain.projection import PROVINCE
 from services.reporting.service import dashboard, exports, summaries
 from shared.app import NowDep, RuntimeDep, api_router
+from shared.auth import Admin, Coordinator, SummaryAuthor
 from shared.media import bucket
 
 router = api_router("/exports", tags=["exports"])
@@ -18,7 +19,7 @@ def _download(body: bytes, media_type: str, filename: str) -> Response:
 
 
 @router.get("/dashboard.xlsx")
-async def dashboard_xlsx(rt: RuntimeDep, principal: Reader, now: NowDep) -> Response:
+async def dashboard_xlsx(rt: RuntimeDep, principal: Coordinator, now: NowDep) -> Response:
     """全部表格（XLSX）/ Every dashboard table as one workbook (a city coordinator gets their city's rows)."""
     data = await dashboard.dashboard(rt, principal, now) | {"city_days": await dashboard.city_days(rt, principal)}
     return _download(exports.xlsx_of_dashboard(data), XLSX, f"sciweek-{now:%Y%m%d-%H%M}.xlsx")
@@ -35,7 +36,7 @@ async def provincial_pdf(rt: RuntimeDep, principal: Admin, now: NowDep) -> Respo
 
 
 @router.get("/summaries/{code}.pdf")
-async def author_pdf(rt: RuntimeDep, principal: Writer, now: NowDep, code: AuthorCode) -> Response:
+async def author_pdf(rt: RuntimeDep, principal: SummaryAuthor, now: NowDep, code: AuthorCode) -> Response:
     """市级或单位总结 PDF / A city's or unit's summary as PDF, with its pictures."""
     author = author_of(rt, principal, code)
     scope = author.scope

@@ -8,12 +8,12 @@ from fastapi import Header, Path, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from services.reporting.api.access import Admin, AuthorCode, Writer, author_of
+from services.reporting.api.access import AuthorCode, author_of
 from services.reporting.domain import deadlines
 from services.reporting.domain.projection import PROVINCE
 from services.reporting.service import summaries
 from shared.app import NowDep, RuntimeDep, api_router
-from shared.auth import Principal
+from shared.auth import Admin, Principal, SummaryAuthor
 from shared.http import etag
 from shared.media import IMAGES, media_response, store_upload
 
@@ -65,7 +65,7 @@ async def submit_provincial(
 
 @router.get("/summaries/{code}")
 async def summary(
-    rt: RuntimeDep, principal: Writer, now: NowDep, code: AuthorCode, response: Response
+    rt: RuntimeDep, principal: SummaryAuthor, now: NowDep, code: AuthorCode, response: Response
 ) -> dict[str, Any]:
     """市级或单位总结草稿：预填数字，附文字与图片 / A city's or unit's summary, pre-filled with its numbers."""
     return await _with_etag(rt, _scope(rt, principal, code), now, response)
@@ -74,7 +74,7 @@ async def summary(
 @router.put("/summaries/{code}", status_code=204)
 async def edit_summary(
     rt: RuntimeDep,
-    principal: Writer,
+    principal: SummaryAuthor,
     now: NowDep,
     code: AuthorCode,
     body: Narrative,
@@ -85,7 +85,7 @@ async def edit_summary(
 
 @router.put("/summaries/{code}/pictures/{picture_id}", status_code=201)
 async def add_picture(
-    rt: RuntimeDep, principal: Writer, now: NowDep, code: AuthorCode, picture_id: PictureId, file: UploadFile
+    rt: RuntimeDep, principal: SummaryAuthor, now: NowDep, code: AuthorCode, picture_id: PictureId, file: UploadFile
 ) -> dict[str, Any]:
     """Upload a picture under a client-chosen id (a retry stores it once)."""
     scope = _scope(rt, principal, code)
@@ -103,14 +103,16 @@ async def add_picture(
 
 
 @router.get("/summaries/{code}/pictures/{picture_id}")
-async def picture(rt: RuntimeDep, principal: Writer, code: AuthorCode, picture_id: PictureId) -> StreamingResponse:
+async def picture(
+    rt: RuntimeDep, principal: SummaryAuthor, code: AuthorCode, picture_id: PictureId
+) -> StreamingResponse:
     return await media_response(rt.db, f"{_scope(rt, principal, code)}/{picture_id}")
 
 
 @router.post("/summaries/{code}/submit")
 async def submit_summary(
     rt: RuntimeDep,
-    principal: Writer,
+    principal: SummaryAuthor,
     now: NowDep,
     code: AuthorCode,
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
@@ -128,7 +130,7 @@ async def grant_exception(rt: RuntimeDep, principal: Admin, code: AuthorCode, bo
 
 
 @router.get("/deadlines")
-async def deadline_board(rt: RuntimeDep, principal: Writer, now: NowDep) -> dict[str, Any]:
+async def deadline_board(rt: RuntimeDep, principal: SummaryAuthor, now: NowDep) -> dict[str, Any]:
     """截止看板：各市、各单位按时/逾期/缺交，完整率与及时率 / Completeness and timeliness per city and unit.
 
     Rows: the cities and units the caller may see; rates: over all cities (top level) and all units.

@@ -2,9 +2,9 @@
 
 from typing import Any
 
-from services.reporting.api.access import Admin, Reader
 from services.reporting.service import targets
 from shared.app import NowDep, RuntimeDep, api_router
+from shared.auth import Admin, Coordinator
 from shared.problems import Problem
 from shared.programme import TargetSpec
 
@@ -12,7 +12,7 @@ router = api_router(tags=["targets"])
 
 
 @router.get("/targets")
-async def list_targets(rt: RuntimeDep, principal: Reader, now: NowDep) -> dict[str, Any]:
+async def list_targets(rt: RuntimeDep, principal: Coordinator, now: NowDep) -> dict[str, Any]:
     """目标与进度：完成/目标、按进度应完成、是否落后 / Done against target, expected by today, behind pace."""
     shown = [t for t in await targets.all_targets(rt) if targets.visible(principal, t.scope)]
     return {"as_of": now, "items": await targets.progress_of(rt, shown, now)}

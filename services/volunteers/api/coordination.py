@@ -5,10 +5,11 @@ from typing import Annotated, Any
 from fastapi import Query
 from pydantic import Field
 
-from services.volunteers.api.common import PAGE, Admin, Body, Coordinator
+from services.volunteers.api.common import PAGE, Body
 from services.volunteers.service import coordination
 from services.volunteers.service.views import assignment_view
 from shared.app import RuntimeDep, api_router
+from shared.auth import Admin, Coordinator
 from shared.http import decode_cursor, encode_cursor
 
 router = api_router(tags=["coordination"])

@@ -7,11 +7,12 @@ from fastapi import Query
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from services.volunteers.api.common import PAGE, Body, Coordinator, Reader, ShortText
+from services.volunteers.api.common import PAGE, Body, ShortText
 from services.volunteers.domain import assignments as rules
 from services.volunteers.service import dispatch, planner
 from services.volunteers.service.views import assignment_view
 from shared.app import RuntimeDep, api_router
+from shared.auth import Coordinator, CoordinatorOrCommissioner
 from shared.http import IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
 
 router = api_router(tags=["dispatch"])
@@ -51,7 +52,7 @@ async def create_assignment(
 
 
 @router.get("/assignments/{assignment_id}")
-async def get_assignment(assignment_id: str, rt: RuntimeDep, actor: Reader) -> JSONResponse:
+async def get_assignment(assignment_id: str, rt: RuntimeDep, actor: CoordinatorOrCommissioner) -> JSONResponse:
     """查看一次指派（范围外的编号答 404）/ One assignment within the caller's scope (404 outside it)."""
     return versioned((200, assignment_view(await dispatch.get_assignment(rt, assignment_id, actor))))
 

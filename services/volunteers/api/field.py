@@ -8,11 +8,11 @@ from fastapi import File, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import AwareDatetime, Field
 
-from services.volunteers.api.common import Body, Commissioner, Reader
+from services.volunteers.api.common import Body
 from services.volunteers.domain.field import Decline, OpType, Position, VisitReport
 from services.volunteers.service import dispatch, field, photos
 from shared.app import Runtime, RuntimeDep, api_router
-from shared.auth import Principal
+from shared.auth import Commissioner, CoordinatorOrCommissioner, Principal
 from shared.http import IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
 from shared.mongo import utcnow
 from shared.problems import Problem
@@ -154,7 +154,9 @@ async def upload_photo(
 
 
 @router.get("/assignments/{assignment_id}/photos/{photo_id}")
-async def get_photo(assignment_id: str, photo_id: uuid.UUID, rt: RuntimeDep, actor: Reader) -> StreamingResponse:
+async def get_photo(
+    assignment_id: str, photo_id: uuid.UUID, rt: RuntimeDep, actor: CoordinatorOrCommissioner
+) -> StreamingResponse:
     """一张走访照片 / One visit photo."""
     await dispatch.get_assignment(rt, assignment_id, actor)
     return await photos.photo_response(rt, assignment_id, str(photo_id))

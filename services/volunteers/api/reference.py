@@ -4,13 +4,13 @@ from typing import Annotated, Any
 
 from fastapi import File, Query, UploadFile
 
-from services.volunteers.api.common import PAGE, Coordinator, Reader
+from services.volunteers.api.common import PAGE
 from services.volunteers.domain.reference import CommissionerRow, HouseholdRow, VillageRow
 from services.volunteers.service import reference
 from services.volunteers.service.views import check_city, commissioner_view, household_view, not_found, village_view
 from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, VILLAGES
 from shared.app import Runtime, RuntimeDep, api_router
-from shared.auth import Principal
+from shared.auth import Coordinator, CoordinatorOrCommissioner, Principal
 from shared.http import decode_cursor, encode_cursor
 from shared.problems import Problem
 
@@ -83,7 +83,7 @@ async def put_household(household_id: str, body: HouseholdRow, rt: RuntimeDep, a
 
 
 @router.get("/commissioners/{commissioner_id}")
-async def get_commissioner(commissioner_id: str, rt: RuntimeDep, actor: Reader) -> dict[str, Any]:
+async def get_commissioner(commissioner_id: str, rt: RuntimeDep, actor: CoordinatorOrCommissioner) -> dict[str, Any]:
     """一名科技特派员（手机号对他人打码）/ One commissioner; the phone is masked except for admin and themself."""
     doc = await rt.db[COMMISSIONERS].find_one({"_id": commissioner_id})
     mine = actor.role == "volunteer" and actor.sub == commissioner_id

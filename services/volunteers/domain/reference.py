@@ -79,11 +79,6 @@ def household_doc(row: HouseholdRow) -> dict[str, Any]:
     return {**row.model_dump(exclude={"id"}), "_id": row.id}
 
 
-def mask_phone(phone: str) -> str:
-    """138****5678: enough to recognise, not enough to call."""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
-
-
 def mask_name(name: str) -> str:
     """张** : the family name only."""
     return name[:1] + "*" * max(1, len(name) - 1)

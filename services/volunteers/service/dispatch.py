@@ -11,6 +11,7 @@ from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, DAY_LOADS, HOU
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.http import require_match
+from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session
 from shared.rules import RuleViolation
 
@@ -98,7 +99,7 @@ async def create_assignment(rt: Runtime, cmd: rules.NewAssignment, actor: Princi
     async def txn(session: Session) -> Reply:
         return 201, assignment_view(await insert_assignment(rt, session, cmd, actor))
 
-    scoped_key = f"{actor.sub}:create_assignment:{key}" if key else None
+    scoped_key = idempotency_scope(actor.sub, "create_assignment", key)
     return await rt.commit_once(scoped_key, {"cmd": cmd.__dict__, "actor": actor.sub}, txn)
 
 
@@ -118,7 +119,7 @@ async def create_many(rt: Runtime, cmds: list[rules.NewAssignment], actor: Princ
                 raise RuleViolation(exc.code, message, exc.kind, **exc.details, index=index) from exc
         return 201, {"created": created}
 
-    scoped_key = f"{actor.sub}:create_many:{key}" if key else None
+    scoped_key = idempotency_scope(actor.sub, "create_many", key)
     return await rt.commit_once(scoped_key, {"cmds": [c.__dict__ for c in cmds], "actor": actor.sub}, txn)
 
 

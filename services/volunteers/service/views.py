@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from services.volunteers.domain.reference import mask_name, mask_phone
+from services.volunteers.domain.reference import mask_name
 from shared.auth import Principal
+from shared.privacy import mask_phone
 from shared.rules import RuleViolation
 
 INTERNAL = ("_id", "report_history", "pending_edits", "previous_commissioner_ids")
