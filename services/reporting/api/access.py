@@ -6,8 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Path
 
 from services.reporting.service import summaries
-from shared.app import Runtime
+from shared.app import Runtime, RuntimeDep
 from shared.auth import Principal, require_roles
+from shared.http import PublicRateLimit
 from shared.problems import Problem
 
 Reader = Annotated[Principal, Depends(require_roles("admin", "city"))]
@@ -16,6 +17,15 @@ Admin = Annotated[Principal, Depends(require_roles("admin"))]
 CityCode = Annotated[str, Path(pattern=r"^\d{6}$")]
 # a city's division code or a supporting unit's code (units' codes start with a letter)
 AuthorCode = Annotated[str, Path(pattern=r"^(\d{6}|[a-z][a-z0-9_-]{1,63})$")]
+
+
+async def published(rt: RuntimeDep, _: PublicRateLimit) -> None:
+    """Numbers read without a token: rate limited, and 404 unless the deployment publishes them."""
+    if not rt.settings.reporting_public_headline:
+        raise Problem(404, "not_found", detail="未公开 / not public")
+
+
+Public = Annotated[None, Depends(published)]
 
 
 def check_city(principal: Principal, city_code: str, known: set[str]) -> None:

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from sse_starlette.sse import EventSourceResponse
 
 from services.reporting import store
-from services.reporting.api.access import Reader
+from services.reporting.api.access import Public, Reader
 from services.reporting.api.clock import NowDep
 from services.reporting.service import dashboard
 from shared.app import RuntimeDep, api_router
@@ -43,10 +43,8 @@ async def dashboard_numbers(rt: RuntimeDep, principal: Reader, now: NowDep) -> d
 
 
 @router.get("/dashboard/public")
-async def public_headline(rt: RuntimeDep, now: NowDep, _: PublicRateLimit) -> dict[str, Any]:
+async def public_headline(rt: RuntimeDep, now: NowDep, _: Public) -> dict[str, Any]:
     """公开的总体数字 / Province-wide headline numbers without a token (if the deployment allows it)."""
-    if not rt.settings.reporting_public_headline:
-        raise Problem(404, "not_found", detail="未公开 / not public")
     return await dashboard.headline(rt, now)
 
 

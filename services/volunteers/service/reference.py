@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pymongo import UpdateOne
+from pymongo.errors import DuplicateKeyError
 
 from services.volunteers.domain.reference import (
     CommissionerRow,
@@ -20,7 +21,7 @@ from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, IMPORTS, VILLAG
 from shared.app import Runtime
 from shared.auth import Principal
 from shared.mongo import utcnow
-from shared.problems import Problem
+from shared.problems import Problem, bounded_errors
 from shared.tabular import read_rows, validate_rows
 
 CHUNK = 500
@@ -55,8 +56,8 @@ async def import_file(
         raise Problem(
             422,
             "import_invalid",
-            detail=f"文件有 {len(errors)} 处错误，未导入任何数据 / nothing imported",
-            errors=errors,
+            detail=f"文件有 {len(errors)} 处错误，未导入任何数据 / {len(errors)} errors, nothing imported",
+            **bounded_errors(errors, "code"),
         )
     return await _upsert(rt, kind, [kind.to_doc(m) for m in models], import_id or str(uuid.uuid4()), actor)
 
@@ -129,7 +130,14 @@ async def _upsert(
 ) -> dict[str, Any]:
     progress = rt.db[IMPORTS]
     started = {"kind": kind.name, "total": len(docs), "processed": 0, "status": "running", "by": actor.sub}
-    await progress.replace_one({"_id": import_id}, {**started, "started_at": utcnow()}, upsert=True)
+    try:  # an import id is its first caller's: they may run it again, nobody else may take it over
+        await progress.replace_one(
+            {"_id": import_id, "by": actor.sub}, {**started, "started_at": utcnow()}, upsert=True
+        )
+    except DuplicateKeyError:
+        raise Problem(
+            409, "import_id_taken", detail="该导入编号已被他人使用 / import id used by someone else"
+        ) from None
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     for start in range(0, len(docs), CHUNK):
         chunk = docs[start : start + CHUNK]
