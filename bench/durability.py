@@ -97,7 +97,7 @@ def one_service(
 
 def booking(mode: str, vhost: RabbitVhost, scratch: Path, args: argparse.Namespace) -> dict[str, float]:
     extra = {
-        "SCIWEEK_TRUST_FORWARDED_FOR": "true",
+        "SCIWEEK_TRUSTED_PROXIES": "127.0.0.1",  # the bench is the proxy: each phone its own rate-limit client
         "SCIWEEK_PUBLIC_RATE_LIMIT": "100000/minute",
         "SCIWEEK_PROGRAMME_FILE": str(programme_around_today(scratch)),
     }

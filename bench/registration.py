@@ -142,7 +142,7 @@ def main() -> None:
         env = {
             "AMQP_URL": vhost.url,
             "MONGODB_URL": uri,
-            "SCIWEEK_TRUST_FORWARDED_FOR": "true",  # every simulated phone is its own rate-limit client
+            "SCIWEEK_TRUSTED_PROXIES": "127.0.0.1",  # the bench is the proxy: each phone its own rate-limit client
             "SCIWEEK_PUBLIC_RATE_LIMIT": "100000/minute",  # high enough that the one-client run is not refused
             "SCIWEEK_PROGRAMME_FILE": str(programme_around_today(workdir)),
             "SCIWEEK_LOG_LEVEL": "WARNING",

@@ -208,7 +208,13 @@ async def replay_rate(rt: Runtime, events: int) -> float:
 
 
 async def run(args: argparse.Namespace, mongodb_url: str, amqp_url: str) -> dict[str, float]:
-    settings = make_settings("reporting", mongodb_url=mongodb_url, amqp_url=amqp_url, namespace="bench")
+    settings = make_settings(
+        "reporting",
+        mongodb_url=mongodb_url,
+        amqp_url=amqp_url,
+        namespace="bench",
+        public_rate_limit="1000000/minute",  # the public /api/v1/progress is read hundreds of times
+    )
     admin = {"Authorization": f"Bearer {mint_token(settings, role='admin', sub='bench')}"}
     out: dict[str, float] = {"raw_consume": await raw_consume_rate(amqp_url, args.live)}
     async with running_service(create_app(settings)) as (rt, client):

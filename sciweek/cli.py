@@ -6,6 +6,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -17,6 +18,13 @@ def _settings(service: str) -> Settings:
         return Settings(service=service)
     except ValidationError as exc:
         sys.exit(describe_error(exc))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's forwarded-header options from SCIWEEK_TRUSTED_PROXIES (its own default trusts 127.0.0.1)."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": [str(n) for n in settings.trusted_proxies]}
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -33,6 +41,7 @@ def serve(args: argparse.Namespace) -> None:
         port=settings.port,
         log_level="warning",
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
+        **proxy_options(settings),
     )
 
 

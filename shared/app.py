@@ -262,7 +262,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         log.warning("using the development JWT secret: set SCIWEEK_JWT_SECRET in production")
     app.state.verifier = TokenVerifier(settings)
-    app.state.rate_limiter = RateLimiter(settings.public_rate_limit, settings.trust_forwarded_for)
+    app.state.rate_limiter = RateLimiter(settings.public_rate_limit, settings.trusted_proxies)
     install_problem_handlers(app)
     app.add_middleware(
         HttpMiddleware,

@@ -3,6 +3,8 @@
 import base64
 import json
 import time
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request
@@ -72,15 +74,29 @@ class RateLimiter:
     thread on every hit.
     """
 
-    def __init__(self, limit: str, trust_forwarded_for: bool = False) -> None:
+    def __init__(self, limit: str, trusted_proxies: Sequence[IPv4Network | IPv6Network] = ()) -> None:
         self.item = parse(limit)
         self.strategy = MovingWindowRateLimiter(MemoryStorage())
-        self.trust_forwarded_for = trust_forwarded_for
+        self.trusted_proxies = tuple(trusted_proxies)
 
     def client(self, request: Request) -> str:
-        """The caller's address; X-Forwarded-For's first hop only behind a trusted proxy."""
-        forwarded = request.headers.get("x-forwarded-for", "") if self.trust_forwarded_for else ""
-        return forwarded.split(",")[0].strip() or (request.client.host if request.client else "unknown")
+        """The caller's address: the peer's, or behind trusted proxies the right-most untrusted forwarded one."""
+        peer = request.client.host if request.client else "unknown"
+        if not self._trusted(peer):
+            return peer  # whatever X-Forwarded-For says was written by the caller itself
+        hops = [h.strip() for value in request.headers.getlist("x-forwarded-for") for h in value.split(",")]
+        hops = [h for h in hops if h]
+        # each trusted proxy appends the address it was called from: the last one no proxy of ours wrote is
+        # the client; everything left of it is the client's own say
+        untrusted = next((h for h in reversed(hops) if not self._trusted(h)), None)
+        return untrusted or (hops[0] if hops else peer)
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            address = ip_address(host)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_proxies)
 
     async def check(self, key: str) -> None:
         if not self.strategy.hit(self.item, key):
@@ -97,7 +113,10 @@ class RateLimiter:
 async def rate_limited(request: Request) -> None:
     """Dependency for public endpoints: 429 with Retry-After once a client exceeds the limit on a route."""
     limiter: RateLimiter = request.app.state.rate_limiter
-    await limiter.check(f"{request.url.path}:{limiter.client(request)}")
+    # keyed by the route's template, not the concrete path: /bookings/{code} is one budget however many
+    # codes a client tries (and the store holds one key per client and route, not per guessed code)
+    template = getattr(request.scope.get("route"), "path", request.url.path)
+    await limiter.check(f"{request.method} {template}:{limiter.client(request)}")
 
 
 PublicRateLimit = Annotated[None, Depends(rate_limited)]

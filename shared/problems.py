@@ -1,6 +1,8 @@
 """Errors as application/problem+json (RFC 9457) with a stable machine-readable `code`."""
 
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,6 +30,18 @@ _HTTP_TITLES = {
     428: "需要前提条件 / Precondition required",
     429: "请求过多 / Too many requests",
 }
+
+
+MAX_ERRORS_SHOWN = 100
+
+
+def bounded_errors(errors: Sequence[dict[str, Any]], kind: str) -> dict[str, Any]:
+    """A problem's list of errors kept small: the first MAX_ERRORS_SHOWN, their total, and a count per `kind`."""
+    return {
+        "errors": list(errors[:MAX_ERRORS_SHOWN]),
+        "error_count": len(errors),
+        "error_counts": dict(Counter(str(e.get(kind)) for e in errors)),
+    }
 
 
 class Problem(Exception):
@@ -100,10 +114,9 @@ async def _on_rule_violation(request: Request, exc: Exception) -> JSONResponse:
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
-    return problem_response(
-        Problem(422, "validation_error", detail="请求内容未通过校验 / The request failed validation.", errors=errors),
-        request,
-    )
+    # bounded: a 1 MB body of unknown keys or bad list items would otherwise answer with megabytes of errors
+    detail = "请求内容未通过校验 / The request failed validation."
+    return problem_response(Problem(422, "validation_error", detail=detail, **bounded_errors(errors, "type")), request)
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:

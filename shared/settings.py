@@ -1,13 +1,18 @@
 """Per-service settings from the environment, validated at start-up."""
 
+import json
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "sciweek-development-only-secret-never-use-in-production-0123456789abcdef"
+DEV_QR_SECRET = "sciweek-development-only-qr-secret-never-in-production-0123456789"
+# Secrets anyone can read in this repository (the defaults above, the old compose fallback): production refuses them.
+PUBLISHED_SECRETS = frozenset({DEV_JWT_SECRET, DEV_QR_SECRET, "change-me-in-production-please-32bytes"})
 SERVICES = ("registration", "exhibits", "volunteers", "reporting")
 DEFAULT_PORTS = {"registration": 8001, "exhibits": 8002, "volunteers": 8003, "reporting": 8004}
 
@@ -18,6 +23,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SCIWEEK_", extra="ignore", frozen=True)
 
     service: Literal["registration", "exhibits", "volunteers", "reporting"]
+    env: Literal["development", "production"] = "development"  # production refuses the published secrets
     amqp_url: str = Field(
         "amqp://guest:guest@127.0.0.1:5672/", validation_alias=AliasChoices("AMQP_URL", "SCIWEEK_AMQP_URL")
     )
@@ -46,7 +52,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, gt=0)
     max_upload_bytes: int = Field(25_000_000, gt=0)  # multipart uploads; each route bounds its own files
     public_rate_limit: str = "120/minute"
-    trust_forwarded_for: bool = False
+    # Proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For is believed; empty: the peer is the client.
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = []
+    # Replaced by trusted_proxies ("true" believed any peer, so every caller chose its own address): set, it
+    # stops the service rather than being silently ignored.
+    trust_forwarded_for: None = None
     publish_timeout_s: float = Field(5.0, gt=0)
     relay_batch: int = Field(200, gt=0)
     relay_poll_s: float = Field(0.5, gt=0)
@@ -59,9 +69,7 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(10.0, ge=0)
 
     # --- registration (SCIWEEK_…) ---
-    registration_qr_secret: SecretStr = Field(
-        SecretStr("sciweek-development-only-qr-secret-never-in-production-0123456789"), min_length=32
-    )  # signs the QR tickets (HS256)
+    registration_qr_secret: SecretStr = Field(SecretStr(DEV_QR_SECRET), min_length=32)  # signs the QR tickets
     registration_offer_ttl_s: float = Field(1800.0, gt=0)  # how long a waiting-list offer holds its seats
     registration_offer_sweep_s: float = Field(5.0, gt=0)  # how often expired offers are passed on
     registration_bookings_per_phone_day: int = Field(3, ge=1)  # live bookings one phone may hold per day
@@ -109,6 +117,23 @@ class Settings(BaseSettings):
         parse(v)  # raises ValueError on e.g. "lots per hour"
         return v
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, v: object) -> object:
+        if isinstance(v, str):  # from the environment: "10.0.0.0/8, 127.0.0.1" or a JSON list
+            v = json.loads(v) if v.strip().startswith("[") else [p for p in v.split(",") if p.strip()]
+        if not isinstance(v, list | tuple):
+            return v
+        # parsed here so a bad entry is reported as itself, not as a failed IPv4-or-IPv6 union
+        return [p if isinstance(p, IPv4Network | IPv6Network) else ip_network(str(p).strip()) for p in v]
+
+    @field_validator("trust_forwarded_for", mode="before")
+    @classmethod
+    def _removed(cls, v: object) -> None:
+        if v is None:
+            return None
+        raise ValueError("removed: list the proxies you trust in SCIWEEK_TRUSTED_PROXIES instead")
+
     @field_validator("mongodb_url")
     @classmethod
     def _mongodb_scheme(cls, v: str) -> str:
@@ -132,7 +157,21 @@ class Settings(BaseSettings):
             raise ValueError("SCIWEEK_JWT_SECRET must be at least 32 bytes for HMAC signing")
         if not self.programme_file.is_file():
             raise ValueError(f"SCIWEEK_PROGRAMME_FILE not found: {self.programme_file}")
+        if self.env == "production":
+            self._refuse_published_secrets(uses_rsa)
         return self
+
+    def _refuse_published_secrets(self, uses_rsa: bool) -> None:
+        published = []
+        if not uses_rsa and self.jwt_secret.get_secret_value() in PUBLISHED_SECRETS:
+            published.append("SCIWEEK_JWT_SECRET")  # anyone could sign tokens for any role
+        if self.service == "registration" and self.registration_qr_secret.get_secret_value() in PUBLISHED_SECRETS:
+            published.append("SCIWEEK_REGISTRATION_QR_SECRET")  # anyone could print valid tickets
+        if published:
+            raise ValueError(
+                f"{', '.join(published)}: 生产环境（SCIWEEK_ENV=production）不能使用公开的开发密钥，请设置随机密钥 "
+                "/ a published development secret is refused in production: set a random secret of 32+ bytes"
+            )
 
     @property
     def exchange(self) -> str:
@@ -154,7 +193,10 @@ def describe_error(exc: Exception) -> str:
         return str(exc)
     lines = ["配置无效 / invalid settings:"]
     for e in errors():
-        field = ".".join(str(p) for p in e.get("loc", ())) or "settings"
+        field = ".".join(str(p) for p in e.get("loc", ()))
+        if not field:  # a check across fields: its message names the variables, and its input holds the secrets
+            lines.append(f"  {str(e.get('msg')).removeprefix('Value error, ')}")
+            continue
         shown = "" if "secret" in field else f" (got {e.get('input')!r})"
         lines.append(f"  SCIWEEK_{field.upper()}: {e.get('msg')}{shown}")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from pydantic import BaseModel, ValidationError
 
 from shared.problems import Problem
@@ -52,7 +53,7 @@ def _keyed(lines: list[list[str]]) -> list[Row]:
 
 
 def validate_rows(rows: Sequence[Row], model: type[M]) -> tuple[list[M], list[dict[str, Any]]]:
-    """Every row validated: the models, and the errors as {line, field, reason} (empty if all are valid)."""
+    """Every row validated: the models, and the errors as {line, field, reason, code} (empty if all are valid)."""
     valid: list[M] = []
     errors: list[dict[str, Any]] = []
     for line, row in rows:
@@ -61,19 +62,34 @@ def validate_rows(rows: Sequence[Row], model: type[M]) -> tuple[list[M], list[di
         except ValidationError as exc:
             for e in exc.errors():
                 field = ".".join(str(p) for p in e["loc"]) or "(row)"
-                errors.append({"line": line, "field": field, "reason": e["msg"]})
+                errors.append({"line": line, "field": field, "reason": e["msg"], "code": e["type"]})
     return valid, errors
 
 
+# A spreadsheet reads text starting with these as a formula (=HYPERLINK(…), =cmd|' /C calc'!A0, +1-2, @SUM(…));
+# a leading tab or CR hides such a start from a naive check.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def xlsx_bytes(sheets: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
-    """An XLSX workbook with one sheet per entry: (header, rows)."""
+    """An XLSX workbook with one sheet per entry: (header, rows); every string is written as text, never a formula."""
     book = Workbook()
     book.remove(book.active)
     for title, (header, rows) in sheets.items():
         sheet = book.create_sheet(title[:31])
-        sheet.append(list(header))
-        for row in rows:
-            sheet.append(list(row))
+        for row in (header, *rows):
+            sheet.append([_cell_text(v) if isinstance(v, str) else v for v in row])
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                    # openpyxl made "=…" a formula cell: keep it a string, and quote-prefixed so that
+                    # editing the cell in Excel or WPS does not turn it into one either
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _cell_text(value: str) -> str:
+    # control characters are not allowed in XLSX: openpyxl would refuse the whole export for one of them
+    return str(ILLEGAL_CHARACTERS_RE.sub("", value))

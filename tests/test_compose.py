@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
-from pydantic import AliasChoices, AliasPath
+from pydantic import AliasChoices, AliasPath, ValidationError
 
-from shared.settings import DEFAULT_PORTS, SERVICES, Settings
+from shared.settings import DEFAULT_PORTS, DEV_JWT_SECRET, DEV_QR_SECRET, SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -92,10 +92,30 @@ def accepted_environment_names() -> set[str]:
     return names
 
 
-def interpolate(value: str) -> str:
-    """Compose's `${NAME:-default}` / `${NAME-default}` / `$$`, resolved as if NAME were unset."""
-    value = re.sub(r"\$\{\w+(?::?-([^}]*))?\}", lambda m: m.group(1) or "", value)
-    return value.replace("$$", "$")
+REFERENCE = re.compile(r"\$\{(\w+)(?:(:?-)([^}]*)|(:?\?)([^}]*))?\}")
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASS\b|TOKEN|_KEY\b")
+# what an operator puts in .env: the variables compose requires (`${NAME:?message}`)
+OPERATOR_ENV = {
+    "SCIWEEK_JWT_SECRET": "kS0m3-r4nd0m-jwt-s3cr3t-f0r-th1s-d3pl0ym3nt-only",
+    "SCIWEEK_REGISTRATION_QR_SECRET": "an0th3r-r4nd0m-qr-s3cr3t-f0r-th1s-d3pl0ym3nt",
+    "RABBITMQ_USER": "sciweek",
+    "RABBITMQ_PASSWORD": "r4bb1t-p4ss",
+    "GRAFANA_ADMIN_PASSWORD": "gr4f4n4-p4ss",
+}
+
+
+def interpolate(value: str, provided: dict[str, str] = OPERATOR_ENV) -> str:
+    """Compose's `${NAME:-default}` / `${NAME-default}` (as if NAME were unset), `${NAME:?message}` (from
+    `provided`, an error like compose's if it is not there) and `$$`."""
+
+    def resolve(m: re.Match[str]) -> str:
+        name, default, required = m.group(1), m.group(3), m.group(4)
+        if required is not None:
+            assert provided.get(name), f"compose refuses to start without {name}: {m.group(5)}"
+            return provided[name]
+        return default or ""
+
+    return REFERENCE.sub(resolve, value).replace("$$", "$")
 
 
 def test_settings_field_derivation_sees_the_aliases() -> None:
@@ -123,9 +143,11 @@ def test_service_environment_names_are_read_by_the_code(services: dict[str, dict
     env = environment(service(services, name))
     unknown = sorted(key for key in env if key.upper() not in accepted)
     assert not unknown, f"{name} sets environment variables no setting reads: {unknown}"
-    for required in ("AMQP_URL", "MONGODB_URL", "SCIWEEK_HOST", "SCIWEEK_PORT", "SCIWEEK_JWT_SECRET"):
+    for required in ("AMQP_URL", "MONGODB_URL", "SCIWEEK_HOST", "SCIWEEK_PORT", "SCIWEEK_JWT_SECRET", "SCIWEEK_ENV"):
         assert required in env, f"{name} does not set {required}"
     assert env["SCIWEEK_HOST"] == "0.0.0.0", f"{name} must listen on all interfaces in its container"
+    assert env["SCIWEEK_ENV"] == "production", f"{name} must run in production mode"
+    assert ("SCIWEEK_REGISTRATION_QR_SECRET" in env) == (name == "registration"), "only registration signs tickets"
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -142,9 +164,51 @@ def test_service_environment_yields_valid_settings(
     settings = Settings(service=name)
     assert settings.port == DEFAULT_PORTS[name]
     assert settings.host == "0.0.0.0"
+    assert settings.env == "production"
     assert settings.amqp_url == env["AMQP_URL"]
     assert settings.mongodb_url == env["MONGODB_URL"]
-    assert settings.jwt_secret.get_secret_value() == env["SCIWEEK_JWT_SECRET"]
+    assert settings.jwt_secret.get_secret_value() == OPERATOR_ENV["SCIWEEK_JWT_SECRET"]
+    assert settings.trusted_proxies == []
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_refuses_the_development_secrets_from_the_operator(
+    services: dict[str, dict[str, Any]], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accepted = accepted_environment_names()
+    for key in list(os.environ):
+        if key.upper() in accepted:
+            monkeypatch.delenv(key)
+    careless = {**OPERATOR_ENV, "SCIWEEK_JWT_SECRET": DEV_JWT_SECRET, "SCIWEEK_REGISTRATION_QR_SECRET": DEV_QR_SECRET}
+    for key, value in environment(service(services, name)).items():
+        monkeypatch.setenv(key, interpolate(value, careless))
+    with pytest.raises(ValidationError, match="SCIWEEK_JWT_SECRET"):
+        Settings(service=name)
+
+
+def test_compose_has_no_fallback_for_a_secret() -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    references = [(m.group(1), m.group(0)) for m in REFERENCE.finditer(text)]
+    secrets = [(name, ref) for name, ref in references if SECRET_NAME.search(name)]
+    assert {name for name, _ in secrets} >= {
+        "SCIWEEK_JWT_SECRET",
+        "SCIWEEK_REGISTRATION_QR_SECRET",
+        "RABBITMQ_PASSWORD",
+    }
+    optional = [ref for _, ref in secrets if ":?" not in ref]
+    assert not optional, f"secrets must be required (${{NAME:?message}}), never defaulted: {optional}"
+    assert "guest:guest" not in text, "the broker's guest account must not be what the services use"
+    for name in ("RABBITMQ_USER", *OPERATOR_ENV):
+        assert f"${{{name}:?" in text, f"compose does not require {name}"
+    for name, ref in references:
+        assert name in OPERATOR_ENV or ":?" not in ref, f"{name} is required but OPERATOR_ENV does not set it"
+
+
+def test_interpolation_resolves_like_compose() -> None:
+    assert interpolate("${A:-x}-${B-y}-$$HOME", {}) == "x-y-$HOME"
+    assert interpolate("u:${P:?set P}@h", {"P": "secret"}) == "u:secret@h"
+    with pytest.raises(AssertionError, match="set P"):
+        interpolate("u:${P:?set P}@h", {})
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -1,9 +1,18 @@
 """The code's layering: the common library knows no service and no composition root."""
 
 import ast
+import importlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from shared.settings import REPO_ROOT
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from shared.app import API_PREFIX
+from shared.auth import current_principal
+from shared.http import rate_limited
+from shared.settings import REPO_ROOT, SERVICES, Settings
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -67,3 +76,29 @@ def test_services_emit_events_one_way() -> None:
                 if any(alias.name == direct[node.module] for alias in node.names):
                     offenders.append(str(path.relative_to(REPO_ROOT)))
     assert offenders == []
+
+
+def api_routes(router: Any) -> Iterator[APIRoute]:
+    """Every API route of `router`, through the routers it includes."""
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):  # FastAPI keeps an included router whole
+            yield from api_routes(route.original_router)
+
+
+def dependencies(dependant: Dependant) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from dependencies(sub)
+
+
+def test_every_api_route_needs_a_token_or_is_rate_limited() -> None:
+    unguarded = []
+    for service in SERVICES:
+        app = importlib.import_module(f"services.{service}.main").create_app(Settings(service=service))
+        for route in api_routes(app.router):
+            calls = set(dependencies(route.dependant))
+            if route.path.startswith(API_PREFIX) and not {current_principal, rate_limited} & calls:
+                unguarded.append(f"{service} {sorted(route.methods)} {route.path}")
+    assert unguarded == []

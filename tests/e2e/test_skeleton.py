@@ -87,7 +87,7 @@ def test_assignment_to_progress_through_real_processes(stack: Stack) -> None:
         baise = next(c for c in progress["cities"] if c["city_code"] == "451000")
         if baise["completed"] == 1 or time.monotonic() > deadline:
             break
-        time.sleep(0.1)
+        time.sleep(0.5)  # the public progress allows 120 reads a minute
     assert (baise["completed"], baise["planned"], baise["trainees"], baise["books"]) == (1, 1, 25, 40)
     assert progress["completed"] == 1 and progress["target"] == 1000
 

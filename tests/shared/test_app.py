@@ -63,6 +63,18 @@ async def test_unknown_route_and_oversized_body_are_problems(settings_for: Any, 
         assert streamed.status_code == 413
 
 
+async def test_a_body_full_of_mistakes_gets_a_bounded_problem(settings_for: Any, auth: Auth) -> None:
+    async with running_service(create_volunteers(settings_for("volunteers"))) as (_, client):
+        body = {"commissioner_id": "c", "city_code": "450100", "village_code": "v", "visit_date": "2020-08-24"}
+        body |= {f"k{i}": 0 for i in range(20_000)}  # 250 kB of unknown fields
+        answer = await client.post("/api/v1/assignments", json=body, headers=auth("admin"))
+        problem = answer.json()
+        assert (answer.status_code, problem["code"]) == (422, "validation_error")
+        assert len(answer.content) < 30_000
+        assert problem["error_count"] == 20_000 and problem["error_counts"] == {"extra_forbidden": 20_000}
+        assert len(problem["errors"]) == 100 and problem["errors"][0]["loc"] == ["body", "k0"]
+
+
 async def test_request_id_is_echoed(settings_for: Any) -> None:
     async with running_service(create_volunteers(settings_for("volunteers"))) as (_, client):
         response = await client.get("/healthz", headers={"X-Request-ID": "abc-123"})

@@ -1,10 +1,11 @@
 """Shared HTTP conventions, GridFS media and spreadsheet import/export."""
 
 import io
+from ipaddress import ip_network
 from typing import Any
 
 import pytest
-from fastapi import UploadFile
+from fastapi import Request, UploadFile
 from openpyxl import load_workbook
 from pydantic import BaseModel, Field
 
@@ -46,6 +47,36 @@ async def test_rate_limiter_says_when_to_retry() -> None:
         await limiter.check("1.2.3.4")
     assert caught.value.status == 429 and int((caught.value.headers or {})["Retry-After"]) >= 1
     await limiter.check("5.6.7.8")  # another client is not affected
+
+
+def client_of(limiter: RateLimiter, peer: str, *forwarded: str) -> str:
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+    return limiter.client(Request({"type": "http", "headers": headers, "client": (peer, 50000)}))
+
+
+def test_the_client_is_the_peer_unless_the_peer_is_a_trusted_proxy() -> None:
+    nobody = RateLimiter("3/minute")
+    assert client_of(nobody, "203.0.113.9", "1.2.3.4") == "203.0.113.9"
+    assert client_of(nobody, "127.0.0.1", "1.2.3.4") == "127.0.0.1"  # not even localhost is trusted by default
+    proxies = RateLimiter("3/minute", [ip_network("10.0.0.0/8"), ip_network("127.0.0.1"), ip_network("fd00::/8")])
+    assert client_of(proxies, "203.0.113.9", "1.2.3.4") == "203.0.113.9"  # a client cannot pose as a proxy
+    assert client_of(proxies, "10.0.0.5", "spoofed, 198.51.100.7, 10.0.0.9") == "198.51.100.7"
+    assert client_of(proxies, "127.0.0.1", "spoofed", "198.51.100.7") == "198.51.100.7"  # headers are one list
+    assert client_of(proxies, "fd00::1", "2001:db8::7") == "2001:db8::7"
+    assert client_of(proxies, "10.0.0.5", "10.0.0.8, 10.0.0.9") == "10.0.0.8"  # all ours: the furthest
+    assert client_of(proxies, "10.0.0.5") == "10.0.0.5"  # the proxy itself, no header
+    assert client_of(proxies, "10.0.0.5", "10.0.0.8, not-an-address") == "not-an-address"
+
+
+def test_xlsx_writes_text_that_looks_like_a_formula_as_text() -> None:
+    texts = ['=HYPERLINK("http://x")', "=cmd|' /C calc'!A0", "+1", "-1", "@A1", "\t=1", "\r=1", "=1+1"]
+    content = xlsx_bytes({"s": (["text", "number"], [[text, -1] for text in texts] + [["bell\x07", 0]])})
+    sheet = load_workbook(io.BytesIO(content))["s"]
+    cells = [row[0] for row in sheet.iter_rows(min_row=2)]
+    assert [c.data_type for c in cells] == ["s"] * len(cells)
+    assert [c.value for c in cells] == [t.replace("\r", "\n") for t in texts] + ["bell"]
+    assert [c.quotePrefix for c in cells] == [True] * len(texts) + [False]
+    assert {row[1].value for row in sheet.iter_rows(min_row=2)} == {-1, 0}  # numbers stay numbers
 
 
 async def test_media_is_checked_by_content_and_idempotent_by_id(mongodb_url: str, namespace: str) -> None:

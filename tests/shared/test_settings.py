@@ -8,8 +8,10 @@ import pytest
 from pydantic import ValidationError
 
 from sciweek.embedded import free_port
+from shared.auth import TokenVerifier, mint_token
+from shared.problems import Problem
 from shared.programme import load_programme
-from shared.settings import REPO_ROOT, Settings, describe_error
+from shared.settings import DEV_JWT_SECRET, DEV_QR_SECRET, REPO_ROOT, Settings, describe_error
 
 
 def test_defaults_follow_the_service() -> None:
@@ -57,6 +59,77 @@ def test_serve_refuses_bad_settings_with_a_message() -> None:
     )
     assert done.returncode != 0
     assert "SCIWEEK_PREFETCH" in done.stderr and "配置无效" in done.stderr
+
+
+PRODUCTION_SECRET = "c2NpZW5jZS13ZWVrLXByb2R1Y3Rpb24tc2VjcmV0LTQ3MTE"
+
+
+def test_production_refuses_the_published_development_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCIWEEK_ENV", "production")
+    for service, named in (
+        ("registration", ["SCIWEEK_JWT_SECRET", "SCIWEEK_REGISTRATION_QR_SECRET"]),
+        ("reporting", ["SCIWEEK_JWT_SECRET"]),  # only registration signs tickets
+    ):
+        with pytest.raises(ValidationError) as caught:
+            Settings(service=service)
+        message = describe_error(caught.value)
+        assert message.splitlines()[1].strip().startswith(", ".join(named)), message
+        assert DEV_JWT_SECRET not in message and DEV_QR_SECRET not in message
+    monkeypatch.setenv("SCIWEEK_JWT_SECRET", "change-me-in-production-please-32bytes")  # the old compose fallback
+    with pytest.raises(ValidationError, match="SCIWEEK_JWT_SECRET"):
+        Settings(service="reporting")
+
+    monkeypatch.setenv("SCIWEEK_JWT_SECRET", PRODUCTION_SECRET)
+    monkeypatch.setenv("SCIWEEK_REGISTRATION_QR_SECRET", PRODUCTION_SECRET[::-1])
+    production = Settings(service="registration")
+    dev_token = mint_token(
+        Settings(service="registration", env="development", jwt_secret=DEV_JWT_SECRET), role="admin", sub="x"
+    )
+    with pytest.raises(Problem) as refused:
+        TokenVerifier(production).verify(dev_token)
+    assert refused.value.status == 401
+    assert Settings(service="registration", env="development", jwt_secret=DEV_JWT_SECRET).env == "development"
+
+
+def test_a_cross_field_error_does_not_print_the_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCIWEEK_JWT_SECRET", "too-short-but-still-secret")
+    with pytest.raises(ValidationError) as caught:
+        Settings(service="reporting")
+    message = describe_error(caught.value)
+    assert "SCIWEEK_JWT_SECRET must be at least 32 bytes" in message
+    assert "too-short-but-still-secret" not in message
+
+
+def test_serve_in_production_refuses_the_development_secrets() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sciweek.cli", "serve", "registration"],
+        cwd=REPO_ROOT,
+        env={"PATH": "/usr/bin:/bin", "SCIWEEK_ENV": "production", "SCIWEEK_JWT_SECRET": PRODUCTION_SECRET},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "SCIWEEK_REGISTRATION_QR_SECRET" in done.stderr and "production" in done.stderr
+    assert PRODUCTION_SECRET not in done.stderr and DEV_QR_SECRET not in done.stderr
+
+
+def test_trusted_proxies_and_the_setting_they_replace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCIWEEK_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,::1")
+    assert [str(n) for n in Settings(service="reporting").trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    monkeypatch.setenv("SCIWEEK_TRUSTED_PROXIES", '["192.168.0.0/16"]')
+    assert [str(n) for n in Settings(service="reporting").trusted_proxies] == ["192.168.0.0/16"]
+    assert Settings(service="reporting", trusted_proxies="").trusted_proxies == []
+    monkeypatch.setenv("SCIWEEK_TRUSTED_PROXIES", "proxy.internal")
+    with pytest.raises(ValidationError) as caught:
+        Settings(service="reporting")
+    assert "SCIWEEK_TRUSTED_PROXIES" in describe_error(caught.value)
+    monkeypatch.delenv("SCIWEEK_TRUSTED_PROXIES")
+    monkeypatch.setenv("SCIWEEK_TRUST_FORWARDED_FOR", "true")  # removed: loud, not silently ignored
+    with pytest.raises(ValidationError) as caught:
+        Settings(service="reporting")
+    assert "SCIWEEK_TRUST_FORWARDED_FOR" in describe_error(caught.value)
+    assert "SCIWEEK_TRUSTED_PROXIES" in describe_error(caught.value)
 
 
 def test_reference_programme_loads() -> None:

@@ -30,7 +30,9 @@ async def test_a_file_with_one_bad_row_imports_nothing_and_names_the_row(volunte
     assert response.status_code == 422
     problem = response.json()
     assert problem["code"] == "import_invalid"
-    assert problem["errors"] == [{"line": 4, "field": "phone", "reason": problem["errors"][0]["reason"]}]
+    reason = problem["errors"][0]["reason"]
+    assert problem["errors"] == [{"line": 4, "field": "phone", "reason": reason, "code": "string_pattern_mismatch"}]
+    assert (problem["error_count"], problem["error_counts"]) == (1, {"string_pattern_mismatch": 1})
     assert await runtime.db[COMMISSIONERS].count_documents({}) == 0
 
     other_city = "c-4,韦强,13800000004,450200,柳江区,种植,2020-08-24,2,24.2,109.3"
@@ -71,3 +73,32 @@ async def test_csv_and_xlsx_import_and_reimport_changes_nothing(volunteers: Serv
     broken = await upload(client, auth, "/api/v1/villages/import", "villages.xlsx", xlsx_bytes({"村": (header, rows)}))
     assert broken.status_code == 422 and broken.json()["errors"][0]["line"] == 9
     assert (await client.get("/api/v1/imports/people-1", headers=auth("city", city="450100"))).status_code == 404
+
+
+async def test_an_import_id_stays_with_its_first_caller(volunteers: Service, auth: Auth) -> None:
+    _, client = volunteers
+    path = "/api/v1/commissioners/import?import_id=nanning-2020"
+    first = await upload(client, auth, path, "people.csv", csv(GOOD[0]), "city", sub="coord-a", city="450100")
+    assert first.status_code == 200, first.text
+    other = await upload(client, auth, path, "people.csv", csv(GOOD[1]), "city", sub="coord-b", city="450100")
+    assert (other.status_code, other.json()["code"]) == (409, "import_id_taken")
+    mine = await client.get("/api/v1/imports/nanning-2020", headers=auth("city", sub="coord-a", city="450100"))
+    assert mine.status_code == 200 and mine.json()["total"] == 1
+    theirs = await client.get("/api/v1/imports/nanning-2020", headers=auth("city", sub="coord-b", city="450100"))
+    assert theirs.status_code == 404
+    again = await upload(client, auth, path, "people.csv", csv(*GOOD), "city", sub="coord-a", city="450100")
+    assert again.status_code == 200 and again.json()["inserted"] == 1  # its first caller may run it again
+
+
+async def test_a_huge_invalid_file_gets_a_bounded_answer_with_counts_per_kind(volunteers: Service, auth: Auth) -> None:
+    runtime, client = volunteers
+    rows = [f"c-{i},韦强,not-a-phone,450100,马山县,种植,2020-08-24,2,23.1,108.1" for i in range(100_000)]
+    rows[::1000] = [f"c-{i},,not-a-phone,450100,马山县,种植,2020-08-24,2,23.1,108.1" for i in range(0, 100_000, 1000)]
+    response = await upload(client, auth, "/api/v1/commissioners/import", "people.csv", csv(*rows))
+    assert response.status_code == 422
+    assert len(response.content) < 50_000
+    problem = response.json()
+    assert problem["error_count"] == 100_100  # every row's phone, and every thousandth row's name too
+    assert problem["error_counts"] == {"string_pattern_mismatch": 100_000, "missing": 100}
+    assert len(problem["errors"]) == 100 and problem["errors"][0]["line"] == 2
+    assert await runtime.db[COMMISSIONERS].count_documents({}) == 0

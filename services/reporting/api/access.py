@@ -3,16 +3,26 @@ supporting unit's liaison their own unit's summary."""
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Depends, Path
 
 from services.reporting.service import summaries
-from shared.app import Runtime
+from shared.app import Runtime, RuntimeDep
 from shared.auth import Principal
+from shared.http import PublicRateLimit
 from shared.problems import Problem
 
 CityCode = Annotated[str, Path(pattern=r"^\d{6}$")]
 # a city's division code or a supporting unit's code (units' codes start with a letter)
 AuthorCode = Annotated[str, Path(pattern=r"^(\d{6}|[a-z][a-z0-9_-]{1,63})$")]
+
+
+async def published(rt: RuntimeDep, _: PublicRateLimit) -> None:
+    """Numbers read without a token: rate limited, and 404 unless the deployment publishes them."""
+    if not rt.settings.reporting_public_headline:
+        raise Problem(404, "not_found", detail="未公开 / not public")
+
+
+Public = Annotated[None, Depends(published)]
 
 
 def check_city(principal: Principal, city_code: str, known: set[str]) -> None:

@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from sse_starlette.sse import EventSourceResponse
 
 from services.reporting import store
+from services.reporting.api.access import Public
 from services.reporting.service import dashboard
 from shared.app import NowDep, RuntimeDep, api_router
 from shared.auth import Coordinator
@@ -42,10 +43,8 @@ async def dashboard_numbers(rt: RuntimeDep, principal: Coordinator, now: NowDep)
 
 
 @router.get("/dashboard/public")
-async def public_headline(rt: RuntimeDep, now: NowDep, _: PublicRateLimit) -> dict[str, Any]:
+async def public_headline(rt: RuntimeDep, now: NowDep, _: Public) -> dict[str, Any]:
     """公开的总体数字 / Province-wide headline numbers without a token (if the deployment allows it)."""
-    if not rt.settings.reporting_public_headline:
-        raise Problem(404, "not_found", detail="未公开 / not public")
     return await dashboard.headline(rt, now)
 
 

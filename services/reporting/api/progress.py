@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.reporting import store
+from services.reporting.api.access import Public
 from services.reporting.domain.projection import PROVINCE, city_scope
 from shared.app import RuntimeDep, api_router
 
@@ -38,8 +39,9 @@ def _pick(metrics: dict[str, int]) -> dict[str, int]:
 
 
 @router.get("/progress", response_model=Progress)
-async def progress(rt: RuntimeDep) -> dict[str, Any]:
-    """科技特派员走访进度 / Completed visits against the programme target, in total and per city.
+async def progress(rt: RuntimeDep, _: Public) -> dict[str, Any]:
+    """科技特派员走访进度 / Completed visits against the programme target, in total and per city (public, if the
+    deployment publishes its headline numbers; rate limited).
 
     One small counters document per city and one for the province: constant time in the number of events.
     """

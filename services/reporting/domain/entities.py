@@ -4,7 +4,10 @@ Every merge is a function of the SET of an entity's facts (flags, highest versio
 with the event id as tie-break), never of their order, so duplicates and any order give the same state.
 """
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 State = dict[str, Any]
@@ -54,6 +57,29 @@ def zone_scope(zone: int) -> str:
 def unit_scope(code: str) -> str:
     """A supporting unit (an organisation id): its exhibits are counted here too."""
     return f"unit:{code}"
+
+
+def is_scope(scope: str, cities: Collection[str], zones: Collection[int], units: Collection[str]) -> bool:
+    """Whether the projections keep counters for `scope`: the province, a known city, zone or unit, a day."""
+    if scope == PROVINCE:
+        return True
+    kind, _, name = scope.partition(":")
+    if kind == "city" and "|day:" in name:
+        city, _, day = name.partition("|day:")
+        return city in cities and _is_date(day)
+    known: dict[str, Collection[str]] = {"city": cities, "zone": [str(z) for z in zones], "unit": units}
+    return name in known[kind] if kind in known else kind == "day" and _is_date(name)
+
+
+def _is_date(text: str) -> bool:
+    """An ISO day as the events carry it (2020-08-24)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _newer(state: State, field: str, fact: Fact) -> bool:

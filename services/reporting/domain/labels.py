@@ -1,5 +1,7 @@
 """What each counter is called in the exports, the PDF and the dashboard (Chinese first, English after)."""
 
+from collections.abc import Collection
+
 LABELS = {
     "planned": "计划走访 / planned visits",
     "completed": "完成走访 / visits completed",
@@ -46,3 +48,12 @@ STATUS = {
     "missing": "缺交 / missing",
 }
 TABLE_COUNTERS = tuple(k for k in LABELS if k != "visits_cancelled")
+ACTIVITY_COUNTERS = ("scheduled", "held", "participants")  # kept per activity type: activities.<type>.<counter>
+
+
+def is_counter(metric: str, activity_types: Collection[str]) -> bool:
+    """Whether the projections keep a counter named `metric` (a target measures nothing else)."""
+    if metric in LABELS:
+        return True
+    kind, _, counter = metric.removeprefix("activities.").rpartition(".")
+    return metric.startswith("activities.") and kind in activity_types and counter in ACTIVITY_COUNTERS

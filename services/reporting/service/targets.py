@@ -1,18 +1,21 @@
 """The targets in force (the programme's and those an admin added), their progress, and behind-pace alerts."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 from services.reporting import store
-from services.reporting.domain.labels import LABELS
+from services.reporting.domain.entities import is_scope
+from services.reporting.domain.labels import LABELS, is_counter
 from services.reporting.domain.pace import Target, progress
 from services.reporting.domain.projection import PROVINCE, city_scope, zone_scope
 from shared.app import Runtime
 from shared.auth import Principal
+from shared.contracts.registration import ActivityType
 from shared.contracts.reporting import TargetBehindPace
 from shared.mongo import Session
 from shared.programme import Programme, TargetSpec
+from shared.rules import RuleViolation
 
 
 def programme_targets(p: Programme) -> list[Target]:
@@ -59,7 +62,19 @@ async def progress_of(rt: Runtime, targets: list[Target], now: datetime) -> list
     ]
 
 
+def check_spec(p: Programme, spec: TargetSpec) -> None:
+    """A target measures a counter the projections keep, in a scope they keep it for (else it stays at 0)."""
+    if not is_counter(spec.metric, get_args(ActivityType)):
+        raise RuleViolation("unknown_metric", f"未知指标 / unknown metric: {spec.metric}", kind="invalid")
+    if not is_scope(
+        spec.scope, [c.code for c in p.cities], [z.id for z in p.exhibition.zones], [u.code for u in p.units]
+    ):
+        raise RuleViolation("unknown_scope", f"未知范围 / unknown scope: {spec.scope}", kind="invalid")
+
+
 async def save_target(rt: Runtime, spec: TargetSpec) -> None:
+    check_spec(rt.programme, spec)
+
     async def txn(session: Session) -> None:
         doc = {"_id": spec.id, "spec": spec.model_dump(mode="json")}
         await rt.db[store.TARGETS].replace_one({"_id": spec.id}, doc, upsert=True, session=session)

@@ -14,7 +14,6 @@ from services.volunteers.service import dispatch, field, photos
 from shared.app import Runtime, RuntimeDep, api_router
 from shared.auth import Commissioner, CoordinatorOrCommissioner, Principal
 from shared.http import IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
-from shared.mongo import utcnow
 from shared.problems import Problem
 
 router = api_router(tags=["field"])
@@ -75,7 +74,7 @@ async def _single(
     key: str | None,
     if_match: str | None = None,
 ) -> JSONResponse:
-    raw = field.RawOperation(key or str(uuid.uuid4()), op_type, assignment_id, device_time or utcnow(), payload)
+    raw = field.RawOperation(key or str(uuid.uuid4()), op_type, assignment_id, device_time or rt.clock.now(), payload)
     return versioned(await field.single_operation(rt, actor, raw, key, if_match))
 
 

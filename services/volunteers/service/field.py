@@ -19,6 +19,7 @@ from shared.auth import Principal
 from shared.http import require_match
 from shared.idempotency import request_fingerprint
 from shared.mongo import Session
+from shared.problems import bounded_errors
 from shared.rules import Kind, RuleViolation
 
 
@@ -67,8 +68,10 @@ class FieldSession:
         try:
             op = parse(raw)
         except ValidationError as exc:
-            errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
-            return _rejected(raw, "validation_error", "操作内容无效 / invalid payload", errors=errors)
+            errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+            return _rejected(
+                raw, "validation_error", "操作内容无效 / invalid payload", **bounded_errors(errors, "type")
+            )
         if op.assignment_id not in self.docs:
             await self.preload([op.assignment_id])
         doc = self.docs.get(op.assignment_id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from pymongo import UpdateOne
+from pymongo.errors import DuplicateKeyError
 
 from services.volunteers.domain.reference import (
     CommissionerRow,
@@ -19,6 +20,7 @@ from services.volunteers.domain.reference import (
 from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, IMPORTS, VILLAGES
 from shared.app import Runtime
 from shared.auth import Principal
+from shared.problems import bounded_errors
 from shared.rules import RuleViolation
 from shared.tabular import read_rows, validate_rows
 
@@ -53,9 +55,9 @@ async def import_file(
     if errors:
         raise RuleViolation(
             "import_invalid",
-            f"文件有 {len(errors)} 处错误，未导入任何数据 / nothing imported",
+            f"文件有 {len(errors)} 处错误，未导入任何数据 / {len(errors)} errors, nothing imported",
             "invalid",
-            errors=errors,
+            **bounded_errors(errors, "code"),
         )
     return await _upsert(rt, kind, [kind.to_doc(m) for m in models], import_id or str(uuid.uuid4()), actor)
 
@@ -128,7 +130,12 @@ async def _upsert(
 ) -> dict[str, Any]:
     progress = rt.db[IMPORTS]
     started = {"kind": kind.name, "total": len(docs), "processed": 0, "status": "running", "by": actor.sub}
-    await progress.replace_one({"_id": import_id}, {**started, "started_at": rt.clock.now()}, upsert=True)
+    try:  # an import id is its first caller's: they may run it again, nobody else may take it over
+        await progress.replace_one(
+            {"_id": import_id, "by": actor.sub}, {**started, "started_at": rt.clock.now()}, upsert=True
+        )
+    except DuplicateKeyError:
+        raise RuleViolation("import_id_taken", "该导入编号已被他人使用 / import id used by someone else") from None
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     for start in range(0, len(docs), CHUNK):
         chunk = docs[start : start + CHUNK]
