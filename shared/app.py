@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import idempotency, outbox
 from shared.auth import TokenVerifier
+from shared.cache import TtlCache
 from shared.clock import Clock
 from shared.envelope import correlation_id_var
 from shared.http import RateLimiter
@@ -78,7 +79,15 @@ class Runtime:
     relay: outbox.Relay
     consumer: Consumer | None
     events: outbox.Outbox  # the one way to emit an event: `await rt.events.emit(session, data, subject=...)`
+    verifier: TokenVerifier  # checks bearer tokens for every route that needs one
+    limiter: RateLimiter  # the public routes' per-client budgets
     clock: Clock = field(default_factory=Clock)  # the one clock of routes, jobs and use cases
+    caches: dict[str, TtlCache[Any]] = field(default_factory=dict)
+
+    def cache(self, name: str, ttl_s: float) -> TtlCache[Any]:
+        """This replica's cache called `name` (answers that may be `ttl_s` old under a spike)."""
+        return self.caches.setdefault(name, TtlCache(ttl_s))
+
     background: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -250,6 +259,8 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
             outbox.Relay(db, broker, settings, metrics),
             consumer,
             outbox.Outbox(db, settings.source),
+            TokenVerifier(settings),
+            RateLimiter(settings.public_rate_limit, settings.trusted_proxies),
         )
         await runtime.start(spec)
         app.state.runtime = runtime
@@ -261,8 +272,6 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan, docs_url="/docs", openapi_url="/openapi.json")
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         log.warning("using the development JWT secret: set SCIWEEK_JWT_SECRET in production")
-    app.state.verifier = TokenVerifier(settings)
-    app.state.rate_limiter = RateLimiter(settings.public_rate_limit, settings.trusted_proxies)
     install_problem_handlers(app)
     app.add_middleware(
         HttpMiddleware,

@@ -101,7 +101,7 @@ def current_principal(
     """The verified caller; 401 without a valid bearer token."""
     if credentials is None:
         raise Problem(401, "missing_token", detail="需要 Bearer 令牌 / a bearer token is required")
-    verifier: TokenVerifier = request.app.state.verifier
+    verifier: TokenVerifier = request.app.state.runtime.verifier
     return verifier.verify(credentials.credentials)
 
 

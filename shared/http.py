@@ -112,7 +112,7 @@ class RateLimiter:
 
 async def rate_limited(request: Request) -> None:
     """Dependency for public endpoints: 429 with Retry-After once a client exceeds the limit on a route."""
-    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter: RateLimiter = request.app.state.runtime.limiter
     # keyed by the route's template, not the concrete path: /bookings/{code} is one budget however many
     # codes a client tries (and the store holds one key per client and route, not per guessed code)
     template = getattr(request.scope.get("route"), "path", request.url.path)

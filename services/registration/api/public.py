@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.registration.api.venues import OpenDay
 from services.registration.domain.tickets import qr_png
 from services.registration.service import bookings, opendays
-from services.registration.service.cache import TtlCache
 from shared.app import RuntimeDep, api_router
 from shared.contracts.registration import OrgType, PricePolicy
 from shared.http import Cursor, IdempotencyKey, Limit, PublicRateLimit
@@ -75,7 +74,7 @@ async def list_opendays(
         "org_type": org_type,
         "price_policy": price_policy,
     }
-    cache = _cache(request, "listing_cache", rt.settings.registration_listing_cache_s)
+    cache = rt.cache("listing", rt.settings.registration_listing_cache_s)
     key = (*filters.values(), cursor, limit)
     page: bytes | None = cache.get(key)
     if page is None:
@@ -85,21 +84,12 @@ async def list_opendays(
     return Response(page, media_type="application/json")
 
 
-def _cache(request: Request, name: str, ttl_s: float) -> TtlCache[Any]:
-    """A cache kept on the app (one per replica), made on first use."""
-    cache: TtlCache[Any] | None = getattr(request.app.state, name, None)
-    if cache is None:
-        cache = TtlCache(ttl_s)
-        setattr(request.app.state, name, cache)
-    return cache
-
-
 @router.post("/bookings", status_code=201, response_model=Booking)
 async def book(
     body: BookingIn, request: Request, rt: RuntimeDep, _: PublicRateLimit, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """预约场次；约满时返回 409 session_full，或按 waitlist_if_full 加入候补 / Book seats (or join the waiting list)."""
-    sessions = _cache(request, "session_cache", rt.settings.registration_listing_cache_s)
+    sessions = rt.cache("sessions", rt.settings.registration_listing_cache_s)
     status, view = await bookings.book(rt, body.model_dump(), idempotency_key, sessions)
     return JSONResponse(view, status_code=status)
 

@@ -9,11 +9,11 @@ from pymongo.errors import DuplicateKeyError
 from services.registration import store
 from services.registration.domain import rules
 from services.registration.domain.tickets import sign_ticket
-from services.registration.service.cache import TtlCache
 from services.registration.service.common import not_found, operated_by
 from services.registration.store import BOOKINGS, OPENDAYS, PHONE_DAYS, SEATS, VENUES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
+from shared.cache import TtlCache
 from shared.contracts.registration import BookingCancelled, BookingConfirmed, BookingPromoted, BookingWaitlisted
 from shared.http import decode_cursor, encode_cursor
 from shared.idempotency import IDEMPOTENCY, json_safe, request_fingerprint
