@@ -2,7 +2,8 @@
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,15 +14,15 @@ from sciweek.embedded import Stack, free_port
 from shared.auth import mint_token
 from shared.settings import SERVICES, Settings
 from shared.testing import RabbitVhost
+from tests.conftest import today
 
 
 @pytest.fixture(scope="module")
-def stack(vhost: RabbitVhost, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(vhost: RabbitVhost, tmp_path_factory: pytest.TempPathFactory, programme_file: Path) -> Iterator[Stack]:
     ports = {name: free_port() for name in SERVICES}
     logs = tmp_path_factory.mktemp("e2e-logs")
-    running = Stack(
-        vhost.url, ":memory:", ports=ports, extra_env={"SCIWEEK_NAMESPACE": f"e2e{uuid.uuid4().hex[:8]}"}, log_dir=logs
-    )
+    env = {"SCIWEEK_NAMESPACE": f"e2e{uuid.uuid4().hex[:8]}", "SCIWEEK_PROGRAMME_FILE": str(programme_file)}
+    running = Stack(vhost.url, ":memory:", ports=ports, extra_env=env, log_dir=logs)
     try:
         running.start()
         yield running
@@ -103,5 +104,74 @@ def test_every_service_is_ready_and_exposes_metrics(stack: Stack) -> None:
         assert ready.json()["checks"]["mongodb"] is True
         metrics = httpx.get(f"{proc.url}/metrics").text
         assert "sciweek_outbox_pending" in metrics and "sciweek_http_requests_total" in metrics
+    # the consumed counter agrees with reporting's inbox, whatever ran before (tests share the stack)
     reporting_metrics = httpx.get(f"{stack.services['reporting'].url}/metrics").text
-    assert 'sciweek_events_consumed_total{type="volunteers.visit.completed.v1"} 1.0' in reporting_metrics
+    with MongoClient(stack.db.uri) as mongo:
+        consumed = mongo["sciweek_reporting"]["inbox"].count_documents({"type": "volunteers.visit.completed.v1"})
+    line = f'sciweek_events_consumed_total{{type="volunteers.visit.completed.v1"}} {float(consumed)}'
+    assert (line in reporting_metrics) if consumed else ("volunteers.visit.completed" not in reporting_metrics)
+
+
+def reporting_totals(stack: Stack) -> dict[str, int]:
+    dashboard = httpx.get(f"{stack.services['reporting'].url}/api/v1/dashboard", headers=bearer("admin", sub="office"))
+    assert dashboard.status_code == 200, dashboard.text
+    return dict(dashboard.json()["totals"])
+
+
+def until(check: Callable[[], bool], timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "reporting did not catch up in time"
+        time.sleep(0.2)
+
+
+def test_a_public_booking_reaches_the_dashboard(stack: Stack) -> None:
+    registration = stack.services["registration"].url
+    before = reporting_totals(stack)
+    operator = bearer("venue", sub="op-e2e")
+    venue = httpx.post(
+        f"{registration}/api/v1/venues",
+        json={"name": "广西科技馆", "org_type": "science_museum", "city_code": "450100"},
+        headers=operator,
+    )
+    assert venue.status_code == 201, venue.text
+    venue_id = venue.json()["id"]
+    city = bearer("city", sub="coord-nn", city="450100")
+    assert httpx.post(f"{registration}/api/v1/venues/{venue_id}/approve", headers=city).status_code == 200
+    openday = {
+        "date": str(today()),
+        "sessions": [{"start": "09:00", "end": "11:00", "capacity": 30}],
+        "booking_closes_at": f"{today()}T23:59:00+08:00",
+        "max_group_size": 5,
+    }
+    created = httpx.post(f"{registration}/api/v1/venues/{venue_id}/opendays", json=openday, headers=operator)
+    assert created.status_code == 201, created.text
+    published = httpx.post(f"{registration}/api/v1/opendays/{created.json()['id']}/publish", headers=operator)
+    session_id = published.json()["sessions"][0]["session_id"]
+    booking = {"session_id": session_id, "name": "李华", "phone": "13912345678", "party_size": 3}
+    booked = httpx.post(
+        f"{registration}/api/v1/public/bookings", json=booking, headers={"Idempotency-Key": str(uuid.uuid4())}
+    )
+    assert booked.status_code == 201, booked.text
+
+    until(lambda: reporting_totals(stack)["bookings"] == before["bookings"] + 1)
+    after = reporting_totals(stack)
+    assert after["booked_people"] - before["booked_people"] == 3
+    assert after["venues_approved"] - before["venues_approved"] == 1
+
+
+def test_a_submitted_exhibit_reaches_the_dashboard(stack: Stack) -> None:
+    exhibits = stack.services["exhibits"].url
+    before = reporting_totals(stack)
+    exhibitor = bearer("exhibitor", sub="user-gxu", org="gxu", city="450100")
+    body = {
+        "title": "甘蔗全程机械化收获机",
+        "zone": 3,
+        "industry": "现代农业",
+        "summary": "适合丘陵地带",
+        "submit": True,
+    }
+    created = httpx.post(f"{exhibits}/api/v1/submissions", json=body, headers=exhibitor)
+    assert created.status_code == 201, created.text
+
+    until(lambda: reporting_totals(stack)["exhibits_submitted"] == before["exhibits_submitted"] + 1)
