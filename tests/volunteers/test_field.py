@@ -202,3 +202,44 @@ async def test_photos_are_uploaded_apart_and_referenced_by_the_report(visit: Any
     assert done.status_code == 200 and done.json()["report"]["photo_ids"] == [photo_id]
     fetched = await client.get(url, headers=auth("city", city="450100"))
     assert fetched.status_code == 200 and fetched.content == png
+
+
+async def test_a_phone_days_late_gets_one_late_sync_flag_per_batch(volunteers: Service, auth: Auth) -> None:
+    runtime, client = volunteers
+    await register(client, auth, [commissioner("late", max_visits_per_day=10)], [village(f"lv-{i}") for i in range(5)])
+    ids = []
+    for i in range(5):
+        body = {
+            "commissioner_id": "late",
+            "city_code": "450100",
+            "village_code": f"lv-{i}",
+            "visit_date": "2020-08-24",
+            "household_ids": [f"lv-{i}-h1"],
+        }
+        created = await client.post("/api/v1/assignments", json=body, headers=auth("admin"))
+        assert created.status_code == 201, created.text
+        ids.append(created.json()["id"])
+    here = {"lat": 23.1601, "lon": 108.2702, "accuracy_m": 15}
+    days_ago = NOW - timedelta(days=4)
+    batch = [o for aid in ids for o in (op("accept", aid, at=days_ago), op("check_in", aid, here, at=days_ago))]
+    results = await sync(client, auth, "late", batch)
+    assert [r["status"] for r in results] == ["applied"] * 10
+    late = [f async for f in runtime.db[FLAGS].find({"commissioner_id": "late", "flag": "late_sync"})]
+    assert len(late) == 1 and "10" in late[0]["detail"] and "96" in late[0]["detail"]
+    coordinator = auth("city", city="450100")
+    listed = (await client.get("/api/v1/flags?kind=late_sync", headers=coordinator)).json()
+    assert {f["flag"] for f in listed["items"]} == {"late_sync"}
+    assert listed["counts"]["late_sync"] >= 1 and all(n > 0 for n in listed["counts"].values())
+    everything = (await client.get("/api/v1/flags", headers=coordinator)).json()
+    assert len(everything["items"]) == sum(everything["counts"].values())
+
+
+async def test_a_rejected_operation_says_to_resend_under_a_new_op_id(visit: Any, auth: Auth) -> None:
+    (_, client), aid = visit
+    bad = op("report", aid, {**REPORT, "consultations": -1})
+    [rejected] = await sync(client, auth, "a", [bad])
+    assert rejected["status"] == "rejected" and rejected["retry_with_new_op_id"] is True
+    [again] = await sync(client, auth, "a", [{**bad, "payload": REPORT}])  # corrected, same op_id
+    assert again["code"] == "op_id_reused" and "new op_id" in again["message"]
+    [fixed] = await sync(client, auth, "a", [{**bad, "op_id": str(uuid.uuid4()), "payload": REPORT}])
+    assert fixed["status"] == "applied"

@@ -1,6 +1,6 @@
 """Coordinators' views: quotas, progress against them, flagged visits."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Query
 from pydantic import Field
@@ -11,6 +11,8 @@ from services.volunteers.service.views import assignment_view
 from shared.app import RuntimeDep, api_router
 from shared.auth import Admin, Coordinator
 from shared.http import decode_cursor, encode_cursor
+
+FlagKind = Literal["geofence", "poor_accuracy", "late_sync", "conflict"]
 
 router = api_router(tags=["coordination"])
 
@@ -48,13 +50,17 @@ async def list_flags(
     actor: Coordinator,
     city_code: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
     resolved: bool = False,
+    kind: FlagKind | None = None,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """需要核实的走访（超范围、定位差、迟同步、冲突）/ Flagged visits: geofence, accuracy, late sync, conflicts."""
+    """需要核实的走访（超范围、定位差、迟同步、冲突）/ Flagged visits: geofence, accuracy, late sync, conflicts.
+
+    `kind` picks one kind; `counts` gives how many flags of each kind the same city and state hold.
+    """
     after = str(decode_cursor(cursor).get("after", "")) if cursor else None
-    docs = await coordination.list_flags(rt, actor, city_code, resolved, after, PAGE)
+    docs, counts = await coordination.list_flags(rt, actor, city_code, resolved, kind, after, PAGE)
     nxt = encode_cursor({"after": docs[-1]["_id"]}) if len(docs) == PAGE else None
-    return {"items": [assignment_view(d) for d in docs], "next_cursor": nxt}
+    return {"items": [assignment_view(d) for d in docs], "counts": counts, "next_cursor": nxt}
 
 
 @router.post("/flags/{flag_id}/resolve")

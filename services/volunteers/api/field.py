@@ -53,7 +53,13 @@ async def my_assignments(rt: RuntimeDep, actor: Commissioner, cursor: str | None
 
 @router.post("/sync")
 async def sync(body: SyncIn, rt: RuntimeDep, actor: Commissioner) -> dict[str, Any]:
-    """离线批量同步：按序执行、每个操作只生效一次 / Apply an offline batch in order, each operation exactly once."""
+    """离线批量同步：按序执行、每个操作只生效一次 / Apply an offline batch in order, each operation exactly once.
+
+    Each result says `applied`, `unchanged`, `deferred`, `conflict` or `rejected`. Resending an operation
+    under the same `op_id` replays its first result, so a rejected operation cannot be corrected under its
+    old id: send the corrected one under a new `op_id` (the rejection says `retry_with_new_op_id`).
+    Operations that reach the server long after their device time raise one late-sync flag per batch.
+    """
     if len(body.operations) > rt.settings.volunteers_sync_max_operations:
         raise Problem(
             413,

@@ -27,7 +27,7 @@ class _Payload(BaseModel):
 
 class Book(_Payload):
     title: str = Field(min_length=1, max_length=200)
-    count: int = Field(ge=1, le=100_000)
+    count: int = Field(ge=0, le=100_000)  # phones send a line per title, zero included: such lines are dropped
 
 
 class VisitReport(_Payload):
@@ -54,7 +54,8 @@ class VisitReport(_Payload):
         return self.books_handed_out if self.books_handed_out is not None else sum(b.count for b in self.books)
 
     def stored(self) -> dict[str, Any]:
-        return {**self.model_dump(mode="json"), "books_handed_out": self.total_books}
+        kept = [b.model_dump(mode="json") for b in self.books if b.count > 0]
+        return {**self.model_dump(mode="json"), "books": kept, "books_handed_out": self.total_books}
 
 
 class Position(_Payload):
@@ -108,6 +109,7 @@ class Outcome:
     doc: dict[str, Any] | None = None
     events: list[BaseModel] = field(default_factory=list)  # contract objects, in order
     flags: list[tuple[str, str]] = field(default_factory=list)
+    late_hours: int | None = None  # how late the operation reached the server, when past the threshold
     code: str = ""
     message: str = ""
 
@@ -120,11 +122,9 @@ def apply_operation(assignment: dict[str, Any], op: Operation, ctx: FieldContext
     """Merge `op` into `assignment` (never mutated); raises RuleViolation for an operation that cannot apply."""
     doc = copy.deepcopy(assignment)
     outcome = _APPLY[op.type](doc, op, ctx)
-    late = ctx.now - op.device_time > ctx.late_after
-    if late and outcome.doc is not None and not outcome.doc.get("late_sync_flagged"):  # one flag per visit
-        hours = int((ctx.now - op.device_time).total_seconds() // 3600)
-        outcome.flags.append(("late_sync", f"{op.type} 同步晚了 {hours} 小时 / synced {hours} h late"))
-        outcome.doc["late_sync_flagged"] = True
+    if ctx.now - op.device_time > ctx.late_after and outcome.doc is not None:
+        # not a flag per visit: the session raises one per batch (a phone days late sends many at once)
+        outcome.late_hours = int((ctx.now - op.device_time).total_seconds() // 3600)
     if outcome.doc is not None:
         outcome.doc["version"] = assignment["version"] + 1
         outcome.doc["updated_at"] = ctx.now
@@ -253,7 +253,7 @@ def _apply_pending_edits(doc: dict[str, Any], outcome: Outcome) -> None:
 
 def _conflict(doc: dict[str, Any], op: Operation, report: dict[str, Any], code: str, message: str) -> Outcome:
     doc.setdefault("conflicts", []).append({"op_id": op.op_id, "type": op.type, "report": report, "code": code})
-    return Outcome("conflict", doc, [], [("conflict", f"{code}: {message}")], code, message)
+    return Outcome("conflict", doc, [], [("conflict", f"{code}: {message}")], code=code, message=message)
 
 
 _APPLY = {

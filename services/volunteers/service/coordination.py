@@ -73,16 +73,26 @@ async def progress(rt: Runtime, actor: Principal) -> dict[str, Any]:
 
 
 async def list_flags(
-    rt: Runtime, actor: Principal, city_code: str | None, resolved: bool, after: str | None, limit: int
-) -> list[dict[str, Any]]:
+    rt: Runtime,
+    actor: Principal,
+    city_code: str | None,
+    resolved: bool,
+    kind: str | None,
+    after: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """A page of flags in the caller's city (of one kind, if given), and the count of each kind there."""
     city = city_code or actor.city
-    query: dict[str, Any] = {"resolved": resolved}
+    scope: dict[str, Any] = {"resolved": resolved}
     if city is not None:
         check_city(actor, city)
-        query["city_code"] = city
+        scope["city_code"] = city
+    query = {**scope, **({"flag": kind} if kind else {})}
     if after is not None:
         query["_id"] = {"$gt": after}
-    return await rt.db[FLAGS].find(query, sort=[("_id", 1)], limit=limit).to_list()
+    page = await rt.db[FLAGS].find(query, sort=[("_id", 1)], limit=limit).to_list()
+    grouped = rt.db[FLAGS].aggregate([{"$match": scope}, {"$group": {"_id": "$flag", "n": {"$sum": 1}}}])
+    return page, {row["_id"]: int(row["n"]) async for row in await grouped}
 
 
 async def resolve_flag(rt: Runtime, flag_id: str, note: str, apply_report: bool, actor: Principal) -> dict[str, Any]:

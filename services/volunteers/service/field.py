@@ -40,9 +40,13 @@ def parse(raw: RawOperation) -> rules.Operation:
     return rules.Operation(raw.op_id, raw.type, raw.assignment_id, raw.device_time, payload)
 
 
+NEW_OP_ID = "更正后请用新的操作编号重发 / send the corrected operation under a new op_id"
+
+
 def _rejected(raw: RawOperation, code: str, message: str, **extra: Any) -> dict[str, Any]:
+    """A refused operation; its op_id stays bound to it, so a corrected one must come under a new op_id."""
     result = {"op_id": raw.op_id, "assignment_id": raw.assignment_id, "status": "rejected", "code": code}
-    return {**result, "message": message, **extra}
+    return {**result, "message": f"{message}。{NEW_OP_ID}", "retry_with_new_op_id": True, **extra}
 
 
 class FieldSession:
@@ -55,6 +59,7 @@ class FieldSession:
         self.now = rt.clock.now()
         self.docs: dict[str, dict[str, Any]] = {}
         self.villages: dict[str, dict[str, Any]] = {}
+        self.late: list[tuple[dict[str, Any], int, str]] = []  # (visit, hours late, op_id) of this batch
 
     async def preload(self, assignment_ids: list[str]) -> None:
         """Read the caller's assignments the operations name, and their villages, in two queries."""
@@ -86,6 +91,8 @@ class FieldSession:
         if outcome.doc is not None:
             await self._store(doc, outcome, raw.op_id)
             self.docs[op.assignment_id] = outcome.doc
+            if outcome.late_hours is not None:
+                self.late.append((outcome.doc, outcome.late_hours, raw.op_id))
         current = outcome.doc or doc
         result = {
             "op_id": raw.op_id,
@@ -128,23 +135,33 @@ class FieldSession:
         for data in outcome.events:
             await self.rt.events.emit(self.session, data, subject=events.subject(new))
         for flag, detail in outcome.flags:
-            await self.rt.db[FLAGS].insert_one(
-                {
-                    "_id": str(uuid.uuid4()),
-                    "op_id": op_id,
-                    "assignment_id": new["_id"],
-                    "city_code": new["city_code"],
-                    "commissioner_id": new["commissioner_id"],
-                    "flag": flag,
-                    "detail": detail,
-                    "resolved": False,
-                    "created_at": self.now,
-                },
-                session=self.session,
-            )
-            await self.rt.events.emit(
-                self.session, events.visit_flagged(new, flag, detail), subject=events.subject(new)
-            )
+            await self._raise_flag(new, flag, detail, op_id)
+
+    async def finish(self) -> None:
+        """One late-sync flag for the whole batch (on its latest operation's visit), not one per visit."""
+        if not self.late:
+            return
+        doc, hours, op_id = max(self.late, key=lambda late: late[1])
+        n = len(self.late)
+        detail = f"本批 {n} 个操作同步晚了，最多 {hours} 小时 / {n} operations synced up to {hours} h late"
+        await self._raise_flag(doc, "late_sync", detail, op_id)
+
+    async def _raise_flag(self, doc: dict[str, Any], flag: str, detail: str, op_id: str) -> None:
+        await self.rt.db[FLAGS].insert_one(
+            {
+                "_id": str(uuid.uuid4()),
+                "op_id": op_id,
+                "assignment_id": doc["_id"],
+                "city_code": doc["city_code"],
+                "commissioner_id": doc["commissioner_id"],
+                "flag": flag,
+                "detail": detail,
+                "resolved": False,
+                "created_at": self.now,
+            },
+            session=self.session,
+        )
+        await self.rt.events.emit(self.session, events.visit_flagged(doc, flag, detail), subject=events.subject(doc))
 
 
 def _summary(doc: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +191,7 @@ async def sync_batch(rt: Runtime, actor: Principal, ops: list[RawOperation]) -> 
             prior[key] = {"_id": key, "fingerprint": fingerprint, "result": result, "created_at": field.now}
             records.append(prior[key])
             results.append(result)
+        await field.finish()
         if records:
             await rt.db[SYNC_OPS].insert_many(records, session=session)
         return results
@@ -186,7 +204,7 @@ async def sync_batch(rt: Runtime, actor: Principal, ops: list[RawOperation]) -> 
 
 def _replayed(op: RawOperation, prior: dict[str, Any], fingerprint: str) -> dict[str, Any]:
     if prior["fingerprint"] != fingerprint:
-        return _rejected(op, "op_id_reused", "操作编号已用于另一个操作 / op_id reused for a different operation")
+        return _rejected(op, "op_id_reused", "操作编号已用于另一个操作 / op_id already used for another operation")
     return {**prior["result"], "replayed": True}
 
 
@@ -280,7 +298,9 @@ async def single_operation(
                 raw.device_time,
                 {"base_version": doc["report_version"], "report": raw.payload},
             )
-        result = await FieldSession(rt, session, actor).apply(op)
+        field = FieldSession(rt, session, actor)
+        result = await field.apply(op)
+        await field.finish()
         if result["status"] == "rejected":
             kind = REJECTION_KIND.get(result["code"], "conflict")
             raise RuleViolation(result["code"], result["message"], kind, errors=result.get("errors", []))
