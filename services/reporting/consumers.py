@@ -7,7 +7,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.reporting import store
 from services.reporting.domain.projection import KINDS_BY_TYPE, Fact
 from shared.envelope import Envelope
-from shared.idempotency import Batched
+from shared.idempotency import Batched, Route
 from shared.mongo import Document, Session
 
 
@@ -20,4 +20,11 @@ async def project_events(db: AsyncDatabase[Document], session: Session, events: 
     await store.project(db, session, [fact_of(event, data) for event, data in events])
 
 
-ROUTES = dict.fromkeys(KINDS_BY_TYPE, Batched(project_events))
+async def record_quota(db: AsyncDatabase[Document], session: Session, event: Envelope, data: Any) -> None:
+    await store.record_quota(db, session, data.city_code, data.quota, data.changed_at)
+
+
+ROUTES: dict[str, Route] = {
+    **dict.fromkeys(KINDS_BY_TYPE, Batched(project_events)),
+    "volunteers.quota.changed.v1": record_quota,
+}

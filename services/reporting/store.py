@@ -26,6 +26,7 @@ SUMMARIES = "summaries"
 TARGETS = "targets"  # targets an admin added (the programme's own come from configuration)
 TARGET_STATE = "target_state"  # whether each target was behind pace at the last check
 EVENTS = "events"
+QUOTAS = "quotas"  # cities' visit quotas as volunteers last changed them (the programme file has the first)
 
 
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
@@ -106,6 +107,19 @@ async def counters(db: AsyncDatabase[Document], scopes: list[str]) -> dict[str, 
     """The counters of these scopes as dotted metric names (a missing scope is all zeros)."""
     found = {d["_id"]: flat(d) async for d in db[COUNTERS].find({"_id": {"$in": scopes}})}
     return {scope: found.get(scope, {}) for scope in scopes}
+
+
+async def record_quota(db: AsyncDatabase[Document], session: Session, city_code: str, quota: int, at: Any) -> None:
+    """Keep the latest quota of a city: an older change arriving late does not overwrite a newer one."""
+    current = await db[QUOTAS].find_one({"_id": city_code}, session=session)
+    if current is None or current["changed_at"] < at:
+        doc = {"_id": city_code, "quota": quota, "changed_at": at}
+        await db[QUOTAS].replace_one({"_id": city_code}, doc, upsert=True, session=session)
+
+
+async def quotas(db: AsyncDatabase[Document]) -> dict[str, int]:
+    """The quotas volunteers changed, by city (cities not in it keep the programme's)."""
+    return {d["_id"]: int(d["quota"]) async for d in db[QUOTAS].find({})}
 
 
 async def feed_version(db: AsyncDatabase[Document]) -> int:

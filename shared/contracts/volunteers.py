@@ -95,6 +95,14 @@ class VisitMissed(Contract):
     visit_date: date
 
 
+class QuotaChanged(Contract):
+    """A city's target of commissioner visits was changed (the programme file holds the first one)."""
+
+    city_code: CityCode
+    quota: int = Field(ge=0)
+    changed_at: datetime
+
+
 CONTRACTS: dict[str, type[BaseModel]] = {
     "volunteers.assignment.created.v1": AssignmentCreated,
     "volunteers.assignment.accepted.v1": AssignmentAccepted,
@@ -104,4 +112,5 @@ CONTRACTS: dict[str, type[BaseModel]] = {
     "volunteers.visit.completed.v1": VisitCompleted,
     "volunteers.visit.flagged.v1": VisitFlagged,
     "volunteers.visit.missed.v1": VisitMissed,
+    "volunteers.quota.changed.v1": QuotaChanged,
 }

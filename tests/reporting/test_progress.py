@@ -5,11 +5,13 @@ import asyncio
 import os
 import random
 import subprocess
+from datetime import timedelta
 from typing import Any
 
 from services.reporting import store
 from services.reporting.main import create_app
 from services.reporting.service import replay
+from shared.contracts import volunteers as vol
 from shared.settings import REPO_ROOT
 from shared.testing import make_settings, running_service
 from tests.reporting import scenario
@@ -100,3 +102,47 @@ async def test_public_progress_is_rate_limited(settings_for: Any) -> None:
     async with running_service(create_app(settings_for("reporting", public_rate_limit="3/minute"))) as (_, client):
         answers = [(await client.get("/api/v1/progress")).status_code for _ in range(4)]
         assert answers == [200, 200, 200, 429]
+
+
+async def test_flags_missed_visits_and_changed_quotas_reach_the_dashboard(settings_for: Any, auth: Any) -> None:
+    city = "451400"
+    at = scenario.AT
+    events = [
+        scenario.created("f-1", city),
+        scenario.created("m-1", city),
+        scenario.created("m-2", city),
+        scenario.event(
+            "volunteers.visit.flagged.v1", vol.VisitFlagged(assignment_id="f-1", city_code=city, flag="geofence")
+        ),
+        scenario.event(
+            "volunteers.visit.flagged.v1", vol.VisitFlagged(assignment_id="f-1", city_code=city, flag="geofence")
+        ),
+        scenario.event(
+            "volunteers.visit.missed.v1", vol.VisitMissed(assignment_id="m-1", city_code=city, visit_date=scenario.DAY)
+        ),
+        scenario.event(
+            "volunteers.visit.missed.v1", vol.VisitMissed(assignment_id="m-2", city_code=city, visit_date=scenario.DAY)
+        ),
+        scenario.event(  # m-2 was visited after all, late
+            "volunteers.visit.checked_in.v1",
+            vol.VisitCheckedIn(
+                assignment_id="m-2", city_code=city, commissioner_id="c-1", village_code="v-1", checked_in_at=at
+            ),
+        ),
+        scenario.event(  # a newer quota, then an older one delivered late
+            "volunteers.quota.changed.v1", vol.QuotaChanged(city_code=city, quota=77, changed_at=at)
+        ),
+        scenario.event(
+            "volunteers.quota.changed.v1",
+            vol.QuotaChanged(city_code=city, quota=10, changed_at=at - timedelta(hours=1)),
+        ),
+    ]
+    async with running_service(create_app(settings_for("reporting"))) as (runtime, client):
+        await publish(runtime, events)
+        await settled(runtime, len(events), len(events))
+        dashboard = (await client.get("/api/v1/dashboard", headers=auth("admin"))).json()
+        row = next(c for c in dashboard["cities"] if c["city_code"] == city)
+        assert (row["planned"], row["visits_missed"], row["visits_flagged"], row["flags_geofence"]) == (2, 1, 1, 1)
+        assert row["quota"] == 77 and (await city_row(client, city))["quota"] == 77
+        target = next(t for t in dashboard["targets"] if t["id"] == f"visits:{city}")
+        assert target["value"] == 77

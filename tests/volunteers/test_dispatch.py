@@ -20,6 +20,8 @@ async def test_planner_preview_then_commit_part_of_it(volunteers: Service, auth:
     assert (await client.put("/api/v1/quotas/450100", json={"quota": 5}, headers=coordinator)).status_code == 403
     quotas = await client.put("/api/v1/quotas/450100", json={"quota": 5}, headers=admin)
     assert quotas.status_code == 200 and quotas.json()["450100"] == 5
+    announced = await runtime.db[OUTBOX].find_one({"type": "volunteers.quota.changed.v1"})
+    assert announced is not None and announced["envelope"]["data"]["quota"] == 5  # reporting learns it too
 
     plan = (await client.post("/api/v1/plans/preview", json={"city_code": "450100"}, headers=coordinator)).json()
     assert (plan["quota"], plan["wanted"], len(plan["proposals"])) == (5, 5, 5)

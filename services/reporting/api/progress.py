@@ -47,7 +47,14 @@ async def progress(rt: RuntimeDep, _: Public) -> dict[str, Any]:
     """
     cities = rt.programme.cities
     rows = await store.counters(rt.db, [PROVINCE, *(city_scope(c.code) for c in cities)])
+    quotas = await store.quotas(rt.db)
     per_city = [
-        {"city_code": c.code, "name": c.name, "quota": c.visit_quota, **_pick(rows[city_scope(c.code)])} for c in cities
+        {
+            "city_code": c.code,
+            "name": c.name,
+            "quota": quotas.get(c.code, c.visit_quota),
+            **_pick(rows[city_scope(c.code)]),
+        }
+        for c in cities
     ]
     return {"target": rt.programme.targets.commissioner_visits, **_pick(rows[PROVINCE]), "cities": per_city}

@@ -110,6 +110,12 @@ def merge_visit(state: State, fact: Fact) -> None:
             state["plan"] = where
     elif fact.type == "volunteers.assignment.cancelled.v1":
         state["cancelled"] = True
+    elif fact.type == "volunteers.visit.flagged.v1":  # which kinds of flag a visit carries (a set)
+        state["flags"] = sorted({*state.get("flags", []), d["flag"]})
+    elif fact.type == "volunteers.visit.missed.v1":
+        state["missed"] = True
+    elif fact.type == "volunteers.visit.checked_in.v1":
+        state["checked_in"] = True
     else:  # visit.completed: the highest report_version's counts win; equal versions keep the earlier stamp
         version = int(d.get("report_version", 1))
         old = int(state.get("version", 0))
@@ -127,10 +133,20 @@ def merge_visit(state: State, fact: Fact) -> None:
             state.pop(field, None)
 
 
+FLAG_KINDS = ("geofence", "poor_accuracy", "late_sync", "conflict")
+
+
 def visit_metrics(state: State) -> dict[str, int]:
     completed = int(state.get("version", 0)) > 0
-    planned = (state.get("created", False) or completed) and not state.get("cancelled", False)
-    out = {"planned": int(planned), "completed": int(completed), "visits_cancelled": int(state.get("cancelled", 0))}
+    cancelled = bool(state.get("cancelled", False))
+    # missed: its day passed without a check-in, and nothing happened since (a late check-in revives it)
+    missed = bool(state.get("missed")) and not (completed or cancelled or state.get("checked_in"))
+    planned = (state.get("created", False) or completed) and not cancelled and not missed
+    out = {"planned": int(planned), "completed": int(completed), "visits_cancelled": int(cancelled)}
+    out["visits_missed"] = int(missed)
+    flags = state.get("flags", [])
+    out["visits_flagged"] = int(bool(flags))
+    out.update({f"flags_{kind}": int(kind in flags) for kind in FLAG_KINDS})
     if completed:
         out.update(state["counts"])
     return out

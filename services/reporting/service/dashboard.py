@@ -42,6 +42,7 @@ async def dashboard(rt: Runtime, principal: Principal, now: datetime) -> dict[st
     zones = rt.programme.exhibition.zones
     scopes = [city_scope(c.code) for c in cities] + [day_scope(d) for d in days] + [zone_scope(z.id) for z in zones]
     rows = await store.counters(rt.db, scopes)
+    quotas = await store.quotas(rt.db)
     board = await summaries.board(rt, now, [a for a in summaries.cities(rt) if principal.may_act_for_city(a.code)])
     units = await summaries.board(rt, now, [a for a in summaries.units(rt) if principal.may_act_for_unit(a.code)])
     shown = [t for t in await targets.all_targets(rt) if targets.visible(principal, t.scope)]
@@ -49,7 +50,7 @@ async def dashboard(rt: Runtime, principal: Principal, now: datetime) -> dict[st
         **await headline(rt, now),
         "targets": await targets.progress_of(rt, shown, now),
         "cities": [
-            {"city_code": c.code, "name": c.name, "quota": c.visit_quota, "summary": b["status"]}
+            {"city_code": c.code, "name": c.name, "quota": quotas.get(c.code, c.visit_quota), "summary": b["status"]}
             | _pick(rows[city_scope(c.code)])
             for c, b in zip(cities, board, strict=True)
         ],

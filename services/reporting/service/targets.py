@@ -1,5 +1,6 @@
 """The targets in force (the programme's and those an admin added), their progress, and behind-pace alerts."""
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
@@ -18,11 +19,12 @@ from shared.programme import Programme, TargetSpec
 from shared.rules import RuleViolation
 
 
-def programme_targets(p: Programme) -> list[Target]:
-    """1000 visits with per-city quotas, policy lectures per city, zones filled by the exhibition's opening."""
+def programme_targets(p: Programme, quotas: Mapping[str, int] | None = None) -> list[Target]:
+    """1000 visits with per-city quotas (as last changed), policy lectures per city, zones filled by the opening."""
     out = [Target("visits", "completed", PROVINCE, p.targets.commissioner_visits, p.start, p.end)]
     for c in p.cities:
-        out.append(Target(f"visits:{c.code}", "completed", city_scope(c.code), c.visit_quota, p.start, p.end))
+        quota = (quotas or {}).get(c.code, c.visit_quota)
+        out.append(Target(f"visits:{c.code}", "completed", city_scope(c.code), quota, p.start, p.end))
     lectures = p.targets.policy_lectures_per_city
     for c in p.cities:
         metric = "activities.policy_lecture.held"
@@ -46,7 +48,7 @@ def visible(principal: Principal, scope: str) -> bool:
 
 async def all_targets(rt: Runtime) -> list[Target]:
     added = [from_spec(d["spec"], rt.programme.start, "admin") async for d in rt.db[store.TARGETS].find({})]
-    return programme_targets(rt.programme) + added
+    return programme_targets(rt.programme, await store.quotas(rt.db)) + added
 
 
 def local_day(rt: Runtime, now: datetime) -> date:

@@ -8,6 +8,7 @@ from services.volunteers.service.views import check_city, not_found
 from services.volunteers.store import ASSIGNMENTS, FLAGS, QUOTAS
 from shared.app import Runtime
 from shared.auth import Principal
+from shared.contracts.volunteers import QuotaChanged
 from shared.mongo import Session
 from shared.rules import RuleViolation
 
@@ -23,9 +24,16 @@ async def quotas(rt: Runtime) -> dict[str, int]:
 async def set_quota(rt: Runtime, city_code: str, quota: int) -> dict[str, int]:
     if rt.programme.city(city_code) is None:
         raise RuleViolation("city_not_found", "未知的城市 / unknown city", "not_found")
-    await rt.db[QUOTAS].update_one(
-        {"_id": city_code}, {"$set": {"quota": quota, "updated_at": rt.clock.now()}}, upsert=True
-    )
+    now = rt.clock.now()
+
+    async def txn(session: Session) -> None:
+        await rt.db[QUOTAS].update_one(
+            {"_id": city_code}, {"$set": {"quota": quota, "updated_at": now}}, upsert=True, session=session
+        )
+        changed = QuotaChanged(city_code=city_code, quota=quota, changed_at=now)
+        await rt.events.emit(session, changed, subject=f"quota/{city_code}")
+
+    await rt.commit(txn)
     return await quotas(rt)
 
 
