@@ -11,6 +11,7 @@ from typing import Any
 from services.reporting import store
 from services.reporting.main import create_app
 from services.reporting.service import replay
+from shared.contracts import exhibits as ex
 from shared.contracts import volunteers as vol
 from shared.settings import REPO_ROOT
 from shared.testing import make_settings, running_service
@@ -146,3 +147,39 @@ async def test_flags_missed_visits_and_changed_quotas_reach_the_dashboard(settin
         assert row["quota"] == 77 and (await city_row(client, city))["quota"] == 77
         target = next(t for t in dashboard["targets"] if t["id"] == f"visits:{city}")
         assert target["value"] == 77
+
+
+async def test_answers_and_reviews_are_counted_whatever_the_order(settings_for: Any, auth: Any) -> None:
+    city, at = "451300", scenario.AT
+    who = {"commissioner_id": "c-1", "city_code": city}
+    plans = [scenario.created("a-1", city), scenario.created("d-1", city)]  # stamped before the answers
+    accepted = scenario.event(
+        "volunteers.assignment.accepted.v1", vol.AssignmentAccepted(assignment_id="a-1", accepted_at=at, **who)
+    )
+    declined = scenario.event(
+        "volunteers.assignment.declined.v1",
+        vol.AssignmentDeclined(assignment_id="d-1", reason="生病", declined_at=at, **who),
+    )
+    first_plan, second_plan = scenario.created("d-2", city), None
+    declined_then_replanned = scenario.event(
+        "volunteers.assignment.declined.v1",
+        vol.AssignmentDeclined(assignment_id="d-2", reason="冲突", declined_at=at, **who),
+    )
+    second_plan = scenario.created("d-2", city)  # announced after the decline: the new commissioner is asked
+    review = ex.ReviewSubmitted(exhibit_id="e-1", reviewer_id="r-1", zone=2, score=4.5)
+    reviews = [
+        scenario.event("exhibits.review.submitted.v1", review),
+        scenario.event("exhibits.review.submitted.v1", review.model_copy(update={"score": 3.0})),
+        scenario.event("exhibits.review.submitted.v1", review.model_copy(update={"reviewer_id": "r-2"})),
+    ]
+    events = [*plans, accepted, declined]
+    events += [first_plan, declined_then_replanned, second_plan, *reviews]
+    shuffled = random.Random(7).sample(events, len(events))
+    async with running_service(create_app(settings_for("reporting"))) as (runtime, client):
+        await publish(runtime, shuffled)
+        await settled(runtime, len(events), len(events))
+        dashboard = (await client.get("/api/v1/dashboard", headers=auth("admin"))).json()
+        row = next(c for c in dashboard["cities"] if c["city_code"] == city)
+        assert (row["planned"], row["visits_accepted"], row["visits_declined"]) == (3, 1, 1)
+        zone = next(z for z in dashboard["zones"] if z["id"] == 2)
+        assert zone["reviews"] == 2

@@ -110,6 +110,9 @@ def merge_visit(state: State, fact: Fact) -> None:
             state["plan"] = where
     elif fact.type == "volunteers.assignment.cancelled.v1":
         state["cancelled"] = True
+    elif fact.type in ("volunteers.assignment.accepted.v1", "volunteers.assignment.declined.v1"):
+        if _newer(state, "answer", fact):  # the commissioner's latest answer (a re-plan asks again)
+            state["answer"] = "accepted" if fact.type.endswith("accepted.v1") else "declined"
     elif fact.type == "volunteers.visit.flagged.v1":  # which kinds of flag a visit carries (a set)
         state["flags"] = sorted({*state.get("flags", []), d["flag"]})
     elif fact.type == "volunteers.visit.missed.v1":
@@ -144,6 +147,11 @@ def visit_metrics(state: State) -> dict[str, int]:
     planned = (state.get("created", False) or completed) and not cancelled and not missed
     out = {"planned": int(planned), "completed": int(completed), "visits_cancelled": int(cancelled)}
     out["visits_missed"] = int(missed)
+    # an answer counts until the visit is planned again (a newer plan asks the new commissioner afresh)
+    answer = state.get("answer") if state.get("answer_at", []) > state.get("plan_at", []) else None
+    open_visit = not (completed or cancelled)
+    out["visits_accepted"] = int(answer == "accepted" and open_visit)
+    out["visits_declined"] = int(answer == "declined" and open_visit)
     flags = state.get("flags", [])
     out["visits_flagged"] = int(bool(flags))
     out.update({f"flags_{kind}": int(kind in flags) for kind in FLAG_KINDS})
@@ -258,6 +266,8 @@ def merge_exhibit(state: State, fact: Fact) -> None:
     _where(state, fact.data, "city_code", "zone", "title", "org_id")
     if fact.type == "exhibits.exhibit.submitted.v1":
         state["submitted"] = True
+    elif fact.type == "exhibits.review.submitted.v1":  # each reviewer once, however often they re-score
+        state["reviewers"] = sorted({*state.get("reviewers", []), fact.data["reviewer_id"]})
     elif _newer(state, "decision", fact):
         state["decision"] = DECISIONS[fact.type]
 
@@ -271,6 +281,7 @@ def exhibit_metrics(state: State) -> dict[str, int]:
         "exhibits_rejected": int(decision == "rejected"),
         "exhibits_waitlisted": int(decision == "waitlisted"),
         "exhibits_withdrawn": int(decision == "withdrawn"),
+        "reviews": len(state.get("reviewers", [])),
     }
 
 
