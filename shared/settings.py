@@ -101,6 +101,12 @@ class Settings(BaseSettings):
     reporting_stream_poll_s: float = Field(1.0, gt=0)  # how often the live dashboard stream looks for news
     reporting_metrics_refresh_s: float = Field(5.0, gt=0)  # business figures served at /metrics are this fresh
     reporting_picture_max_bytes: int = Field(5_000_000, gt=0)  # under max_upload_bytes
+    # reminders and behind-pace notices are e-mailed through this server (smtp://host:port); unset: feed only
+    reporting_notify_smtp: str | None = Field(None, pattern=r"^smtp://[^:/]+(:\d+)?/?$")
+    reporting_notify_from: str = "sciweek@localhost"
+    # who receives a notice, by audience: {"city:450100": ["nn@example.cn"], "unit:gxu": [...], "province": [...]}
+    reporting_notify_recipients: dict[str, list[str]] = {}
+    reporting_notify_interval_s: float = Field(5.0, gt=0)  # how often pending notices are sent
 
     @field_validator("amqp_url")
     @classmethod

@@ -5,7 +5,7 @@ from fastapi import FastAPI
 from services.reporting import store
 from services.reporting.api import pages, router
 from services.reporting.consumers import ROUTES
-from services.reporting.service import jobs
+from services.reporting.service import jobs, notifications
 from services.reporting.service.business_metrics import BusinessMetrics
 from shared.app import ServiceSpec, build_app
 from shared.settings import Settings
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs={
             "deadlines-and-pace": (settings.reporting_job_interval_s, jobs.check_deadlines_and_pace),
             "business-metrics": (settings.reporting_metrics_refresh_s, business.refresh),
+            "deliver-notices": (settings.reporting_notify_interval_s, notifications.deliver),
         },
     )
     return build_app(spec, settings)

@@ -26,11 +26,14 @@ SUMMARIES = "summaries"
 TARGETS = "targets"  # targets an admin added (the programme's own come from configuration)
 TARGET_STATE = "target_state"  # whether each target was behind pace at the last check
 EVENTS = "events"
+NOTIFICATIONS = "notifications"  # reminders and behind-pace notices: the feed, and their e-mail delivery
 QUOTAS = "quotas"  # cities' visit quotas as volunteers last changed them (the programme file has the first)
 
 
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db[ACTIVITIES].create_index([("city_code", ASCENDING), ("date", ASCENDING)])
+    await db[NOTIFICATIONS].create_index([("audience", ASCENDING), ("created_at", ASCENDING)])
+    await db[NOTIFICATIONS].create_index([("delivery", ASCENDING)])
 
 
 def collection_of(key: str) -> str:

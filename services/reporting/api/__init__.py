@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from services.reporting.api import dashboard, exports, progress, summaries, targets
+from services.reporting.api import dashboard, exports, notifications, progress, summaries, targets
 
 router = APIRouter()
 router.include_router(progress.router)
@@ -10,5 +10,6 @@ router.include_router(summaries.router)
 router.include_router(targets.router)
 router.include_router(dashboard.router)
 router.include_router(exports.router)
+router.include_router(notifications.router)
 
 pages = dashboard.pages

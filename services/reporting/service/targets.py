@@ -89,6 +89,8 @@ async def announce_behind_pace(rt: Runtime, now: datetime) -> int:
     known = {d["_id"]: d.get("behind") async for d in rt.db[store.TARGET_STATE].find({})}
     sent = 0
     for row in await progress_of(rt, await all_targets(rt), now):
+        if now.date() > max(row["due"], rt.programme.end):  # over with the week: nobody is nagged any more
+            continue
         if known.get(row["id"]) != row["behind"] and await _flip(rt, row, now):
             sent += 1
     return sent
