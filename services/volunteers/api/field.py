@@ -128,6 +128,7 @@ async def submit_report(
     assignment_id: str, body: VisitReport, rt: RuntimeDep, actor: Commissioner, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """提交走访报告并完成走访；重发同一报告无副作用 / Report the visit, which completes it; a resend is a no-op."""
+    await dispatch.get_assignment(rt, assignment_id, actor)  # 404 before the photos say anything about it
     await photos.check_photos(rt, assignment_id, body.photo_ids)
     payload = body.model_dump(mode="json", exclude_unset=True)
     return await _single(rt, actor, assignment_id, "report", payload, None, idempotency_key)
@@ -143,6 +144,7 @@ async def edit_report(
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """修改走访报告（If-Match 为报告版本 "n"）/ Edit the report; If-Match names the report version it edits."""
+    await dispatch.get_assignment(rt, assignment_id, actor)  # 404 before the photos say anything about it
     await photos.check_photos(rt, assignment_id, body.photo_ids)
     payload = body.model_dump(mode="json", exclude_unset=True)
     result = await _single(rt, actor, assignment_id, "edit_report", payload, None, idempotency_key, if_match)

@@ -17,10 +17,11 @@ from services.volunteers.domain.reference import (
     household_doc,
     village_doc,
 )
+from services.volunteers.service.views import not_found
 from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, IMPORTS, VILLAGES
 from shared.app import Runtime
 from shared.auth import Principal
-from shared.problems import bounded_errors
+from shared.problems import MAX_ERRORS_SHOWN, bounded_errors
 from shared.rules import RuleViolation
 from shared.tabular import read_rows, validate_rows
 
@@ -30,6 +31,7 @@ CHUNK = 500
 @dataclass(frozen=True)
 class Kind:
     name: str
+    singular: str
     collection: str
     model: type[BaseModel]
     key: str
@@ -37,9 +39,9 @@ class Kind:
 
 
 KINDS = {
-    "commissioners": Kind("commissioners", COMMISSIONERS, CommissionerRow, "id", commissioner_doc),
-    "villages": Kind("villages", VILLAGES, VillageRow, "code", village_doc),
-    "households": Kind("households", HOUSEHOLDS, HouseholdRow, "id", household_doc),
+    "commissioners": Kind("commissioners", "commissioner", COMMISSIONERS, CommissionerRow, "id", commissioner_doc),
+    "villages": Kind("villages", "village", VILLAGES, VillageRow, "code", village_doc),
+    "households": Kind("households", "household", HOUSEHOLDS, HouseholdRow, "id", household_doc),
 }
 
 
@@ -50,8 +52,9 @@ async def import_file(
     rows = read_rows(filename, content)
     models, errors = validate_rows(rows, kind.model)
     if not errors:
-        lines = [line for line, _ in rows]
-        errors = await _cross_checks(rt, kind, list(zip(lines, models, strict=True)), actor)
+        numbered = list(zip([line for line, _ in rows], models, strict=True))
+        await check_stored_scope(rt, kind, numbered, actor)
+        errors = await _cross_checks(rt, kind, numbered, actor)
     if errors:
         raise RuleViolation(
             "import_invalid",
@@ -63,6 +66,7 @@ async def import_file(
 
 
 async def upsert_one(rt: Runtime, kind: Kind, row: BaseModel, actor: Principal) -> dict[str, Any]:
+    await check_stored_scope(rt, kind, [(1, row)], actor)
     errors = await _cross_checks(rt, kind, [(1, row)], actor)
     if errors:
         code = errors[0]["code"]
@@ -71,6 +75,34 @@ async def upsert_one(rt: Runtime, kind: Kind, row: BaseModel, actor: Principal) 
     found = await rt.db[kind.collection].find_one({"_id": getattr(row, kind.key)})
     assert found is not None
     return found
+
+
+async def check_stored_scope(rt: Runtime, kind: Kind, rows: Sequence[tuple[int, BaseModel]], actor: Principal) -> None:
+    """404 for rows naming a stored record outside the caller's city: the stored city decides, not the row's.
+
+    Otherwise a coordinator could overwrite another city's record, and move it to theirs, by naming their own city.
+    """
+    if actor.role == "admin":
+        return
+    lines = {str(getattr(row, kind.key)): line for line, row in rows}
+    stored = (
+        await rt.db[kind.collection].find({"_id": {"$in": list(lines)}}, {"city_code": 1, "village_code": 1}).to_list()
+    )
+    if kind.name == "households":  # a household is in the city of the village it is stored under
+        village_of = {d["_id"]: d["village_code"] for d in stored}
+        cities = await _cities_of(rt, list(set(village_of.values())))
+        city_of = {key: cities.get(code) for key, code in village_of.items()}
+    else:
+        city_of = {d["_id"]: d.get("city_code") for d in stored}
+    foreign = sorted(lines[key] for key, city in city_of.items() if city is None or not actor.may_act_for_city(city))
+    if foreign:
+        problem = not_found(kind.singular)
+        raise RuleViolation(problem.code, problem.message, problem.kind, lines=foreign[:MAX_ERRORS_SHOWN])
+
+
+async def _cities_of(rt: Runtime, village_codes: list[str]) -> dict[str, str]:
+    found = rt.db[VILLAGES].find({"_id": {"$in": village_codes}}, {"city_code": 1})
+    return {d["_id"]: d["city_code"] async for d in found}
 
 
 async def _cross_checks(
@@ -120,9 +152,7 @@ def _city_of(row: BaseModel) -> str | None:
 
 
 async def _village_cities(rt: Runtime, rows: Sequence[tuple[int, BaseModel]]) -> dict[str, str]:
-    codes = list({r.village_code for _, r in rows if isinstance(r, HouseholdRow)})
-    found = rt.db[VILLAGES].find({"_id": {"$in": codes}}, {"city_code": 1})
-    return {d["_id"]: d["city_code"] async for d in found}
+    return await _cities_of(rt, list({r.village_code for _, r in rows if isinstance(r, HouseholdRow)}))
 
 
 async def _upsert(
