@@ -14,7 +14,7 @@ from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import AllocationReleased, BoothAssigned, Placement
 from shared.envelope import new_event
-from shared.http import require_match
+from shared.http import lost_update, require_match
 from shared.mongo import Document, Session, utcnow
 from shared.outbox import add_to_outbox
 from shared.problems import Problem
@@ -144,9 +144,11 @@ async def move(rt: Runtime, exhibit_id: str, booth_id: str | None, actor: Princi
                 }
             )
         change = {"placements": placements, "unplaced": unplaced, "version": doc["version"] + 1}
-        await rt.db[ALLOCATION].update_one(
+        done = await rt.db[ALLOCATION].update_one(
             {"_id": WORKING, "version": doc["version"]}, {"$set": change}, session=session
         )
+        if done.modified_count != 1:  # re-proposed or moved since it was read: answer no plan that was not stored
+            raise lost_update(if_match)
         return 200, working_view({**doc, **change}, the_hall)
 
     return await rt.commit(txn)

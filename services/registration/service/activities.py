@@ -10,7 +10,7 @@ from services.registration.store import ACTIVITIES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.registration import ActivityCancelled, ActivityHeld, ActivityScheduled
-from shared.http import decode_cursor, encode_cursor, require_match
+from shared.http import decode_cursor, encode_cursor, lost_update, require_match
 from shared.mongo import Session, utcnow
 from shared.problems import Problem
 
@@ -93,8 +93,8 @@ async def record_outcome(
             {"$set": {**changes, "outcome_at": utcnow()}, "$inc": {"version": 1}},
             session=session,
         )
-        if done.modified_count != 1:
-            require_match(if_match, doc["version"] + 1)
+        if done.modified_count != 1:  # recorded or changed since we read it: no second outcome, no event
+            raise lost_update(if_match)
         await record_event(
             rt,
             session,

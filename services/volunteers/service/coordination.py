@@ -8,6 +8,7 @@ from services.volunteers.service.views import check_city, not_found
 from services.volunteers.store import ASSIGNMENTS, FLAGS, QUOTAS
 from shared.app import Runtime
 from shared.auth import Principal
+from shared.http import lost_update
 from shared.mongo import Session, utcnow
 from shared.problems import Problem
 
@@ -109,5 +110,7 @@ async def _apply_conflicting_report(rt: Runtime, session: Session, flag: dict[st
     new = {**doc, "report_history": list(doc["report_history"])}
     rules.set_report(new, conflict["report"])
     new.update(version=doc["version"] + 1, updated_at=utcnow())
-    await rt.db[ASSIGNMENTS].replace_one({"_id": doc["_id"], "version": doc["version"]}, new, session=session)
+    done = await rt.db[ASSIGNMENTS].replace_one({"_id": doc["_id"], "version": doc["version"]}, new, session=session)
+    if done.modified_count != 1:  # the visit changed since it was read: no "completed" event for a report not stored
+        raise lost_update(None)
     await emit(rt, session, "completed", new, new["report_version"])

@@ -16,7 +16,7 @@ from services.volunteers.service.views import assignment_view, household_view, n
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, FLAGS, HOUSEHOLDS, SYNC_OPS, VILLAGES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
-from shared.http import require_match
+from shared.http import lost_update, require_match
 from shared.idempotency import request_fingerprint
 from shared.mongo import Session, utcnow
 from shared.problems import Problem
@@ -120,9 +120,11 @@ class FieldSession:
     async def _store(self, old: dict[str, Any], outcome: rules.Outcome, op_id: str) -> None:
         assert outcome.doc is not None
         new = outcome.doc
-        await self.rt.db[ASSIGNMENTS].replace_one(
+        done = await self.rt.db[ASSIGNMENTS].replace_one(
             {"_id": old["_id"], "version": old["version"]}, new, session=self.session
         )
+        if done.modified_count != 1:  # changed since it was read: its events must not go out for a write that missed
+            raise lost_update(None)
         for kind, report_version in outcome.events:
             await emit(self.rt, self.session, kind, new, report_version)
         for flag, detail in outcome.flags:
