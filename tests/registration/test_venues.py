@@ -1,14 +1,18 @@
 """Venues, their review by the city, and open days: scope, publication, edits with If-Match."""
 
+import asyncio
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from services.registration.main import create_app
 from services.registration.service import opendays, venues
 from services.registration.store import OPENDAYS, VENUES
 from shared.outbox import OUTBOX
+from shared.testing import running_service
 from tests.registration.conftest import (
     CITY,
     approved_venue,
@@ -16,6 +20,7 @@ from tests.registration.conftest import (
     published_openday,
     today,
 )
+from tests.shared.orphan_transaction import leave_orphaned_transaction
 
 Auth = Callable[..., dict[str, str]]
 
@@ -202,3 +207,19 @@ async def test_an_open_day_edited_meanwhile_keeps_the_other_edit(
     assert mine.status_code == 409 and mine.json()["code"] == "concurrent_change", mine.text
     stored = (await client.get(url, headers=venue.operator)).json()
     assert (stored["max_group_size"], stored["version"]) == (3, version + 1)
+
+
+async def test_a_venue_held_by_a_killed_process_answers_503_within_the_deadline(
+    registration_settings: Callable[..., Any], auth: Auth
+) -> None:
+    async with running_service(create_app(registration_settings(request_deadline_s=1))) as (runtime, client):
+        venue = await approved_venue(client, auth)
+        url = f"/api/v1/venues/{venue.id}"
+        etag = (await client.get(url, headers=venue.operator)).headers["ETag"]
+        await leave_orphaned_transaction(runtime.settings.mongodb_url, runtime.settings.mongodb_db, VENUES, venue.id)
+        started = time.monotonic()
+        # a single-document write (no transaction) waits on the held record; unbounded, ~60 s
+        edit = client.patch(url, json={"address": "民族大道"}, headers={**venue.operator, "If-Match": etag})
+        busy = await asyncio.wait_for(edit, 15)
+        assert busy.status_code == 503 and busy.json()["code"] == "database_unavailable", busy.text
+        assert busy.headers["Retry-After"] and time.monotonic() - started < 4
