@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
+import pymongo
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import idempotency, outbox
@@ -27,8 +29,16 @@ from shared.http import RateLimiter
 from shared.idempotency import Inbox, Route
 from shared.messaging import Broker, Consumer
 from shared.metrics import Metrics
-from shared.mongo import Document, Session, connect_for, in_transaction, ping
-from shared.problems import Problem, install_problem_handlers, problem_response
+from shared.mongo import (
+    Document,
+    Session,
+    connect_for,
+    database_unavailable,
+    in_transaction,
+    ping,
+    raise_if_cancelled,
+)
+from shared.problems import Problem, install_problem_handlers, on_unexpected_error, problem_response
 from shared.programme import Programme, load_programme
 from shared.settings import DEV_JWT_SECRET, Settings
 
@@ -39,6 +49,7 @@ IndexSetup = Callable[[AsyncDatabase[Document]], Awaitable[None]]
 
 
 API_PREFIX = "/api/v1"  # every service's HTTP API, one version for all four
+DATABASE_RETRY_AFTER_S = 5  # Retry-After of a 503 database_unavailable
 
 
 def api_router(prefix: str = "", **options: Any) -> APIRouter:
@@ -93,13 +104,16 @@ class Runtime:
 
     async def commit(self, fn: Callable[[Session], Awaitable[T]]) -> T:
         """Run a state change (with its outbox entries) in one transaction, then nudge the relay."""
-        result = await in_transaction(self.mongo, fn)
+        result = await in_transaction(self.mongo, fn, timeout_s=self.settings.transaction_deadline_s)
         self.relay.wake()
         return result
 
     async def commit_once(self, key: str | None, body: Any, fn: Callable[[Session], Awaitable[Reply]]) -> Reply:
         """`commit` under an Idempotency-Key: a replay returns the first reply, another body is 422."""
-        result = await idempotency.run_idempotent(self.mongo, self.db, key, idempotency.request_fingerprint(body), fn)
+        fingerprint = idempotency.request_fingerprint(body)
+        result = await idempotency.run_idempotent(
+            self.mongo, self.db, key, fingerprint, fn, timeout_s=self.settings.transaction_deadline_s
+        )
         self.relay.wake()
         return result
 
@@ -118,6 +132,7 @@ class Runtime:
                 await job(self)
             except Exception:  # a failed run is logged and tried again at the next interval
                 log.exception("periodic job %s failed", name)
+            raise_if_cancelled()  # stop() cancels jobs; a cancel pymongo swallowed must still end the loop
             await asyncio.sleep(interval_s)
 
     async def _connect_broker(self) -> None:
@@ -138,6 +153,7 @@ class Runtime:
         await self.mongo.close()
 
     async def readiness(self) -> dict[str, bool]:
+        """What the service reaches now (MongoDB, RabbitMQ, its consumer attached), also set as metric gauges."""
         checks = {"mongodb": False, "rabbitmq": self.broker.connected, "consumer": self.consumer is None}
         try:
             await asyncio.wait_for(ping(self.mongo), 2)
@@ -150,6 +166,8 @@ class Runtime:
                 checks["consumer"] = count > 0
             except Exception as exc:
                 log.warning("readiness: consumer check failed: %r", exc)
+        for dependency, up in checks.items():
+            self.metrics.dependency_up.labels(dependency=dependency).set(1 if up else 0)
         return checks
 
 
@@ -248,7 +266,8 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         mongo = connect_for(settings)
         db = mongo[settings.mongodb_db]
         broker = Broker(settings)
-        consumer = Consumer(broker, spec.routes, Inbox(mongo, db), metrics) if spec.routes else None
+        inbox = Inbox(mongo, db, settings.transaction_deadline_s)
+        consumer = Consumer(broker, spec.routes, inbox, metrics) if spec.routes else None
         runtime = Runtime(
             settings,
             load_programme(settings.programme_file),
@@ -269,10 +288,19 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan, docs_url="/docs", openapi_url="/openapi.json")
+    app = FastAPI(
+        title=spec.title,
+        version="1.0.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        # "function": the deadline covers the route's work, not a streamed body (SSE, media) sent after it returns
+        dependencies=[Depends(_database_deadline(settings.request_deadline_s), scope="function")],
+    )
     if settings.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
         log.warning("using the development JWT secret: set SCIWEEK_JWT_SECRET in production")
     install_problem_handlers(app)
+    app.add_exception_handler(PyMongoError, _on_database_error)
     app.add_middleware(
         HttpMiddleware,
         metrics=metrics,
@@ -286,21 +314,55 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     return app
 
 
+def _database_deadline(seconds: float) -> Callable[[], AsyncIterator[None]]:
+    """A dependency of every route: all the database work of one request ends within `seconds`."""
+
+    async def deadline() -> AsyncIterator[None]:
+        with pymongo.timeout(seconds):  # past it pymongo raises a timeout error: 503 (_on_database_error)
+            yield
+
+    return deadline
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After when the database is away, busy or out of time (retrying may work); else a bug: 500."""
+    if not database_unavailable(exc):
+        return await on_unexpected_error(request, exc)
+    log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    unavailable = Problem(
+        503,
+        "database_unavailable",
+        "服务暂时不可用 / Service unavailable",
+        "数据库暂时不可用或记录正被占用，请稍后重试 / the database is unavailable or the records are busy; retry later",
+    )
+    return problem_response(unavailable, request, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+
+
+# Readiness is "can serve": writes need MongoDB only (their events wait in the outbox while the broker is away),
+# so a broker outage must not take a replica out of the load balancer; it shows in the body and in metrics.
+REQUIRED_FOR_READINESS = ("mongodb",)
+
+
 def _ops_router(metrics: Metrics) -> APIRouter:
     router = APIRouter(tags=["ops"])
 
     @router.get("/healthz")
     async def healthz() -> dict[str, str]:
+        """Liveness: the process answers (restart it only if this fails)."""
         return {"status": "ok"}
 
     @router.get("/readyz")
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        """Readiness: 200 while MongoDB answers; the broker and the consumer are reported, not required."""
         checks = await runtime.readiness()
-        ready = all(checks.values())
-        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+        ready = all(checks[name] for name in REQUIRED_FOR_READINESS)
+        degraded = [name for name, up in checks.items() if not up and name not in REQUIRED_FOR_READINESS]
+        body = {"ready": ready, "checks": checks, "degraded": degraded}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @router.get("/metrics")
-    async def prometheus() -> Response:
+    async def prometheus(runtime: RuntimeDep) -> Response:
+        await runtime.readiness()  # the sciweek_dependency_up gauges are as fresh as the scrape
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return router

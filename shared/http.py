@@ -44,6 +44,18 @@ def require_match(if_match: str | None, version: int) -> None:
         )
 
 
+def lost_update(if_match: str | None) -> RuleViolation:
+    """What to raise when a conditional write by version matched nothing: another writer changed the record after
+    it was read. Nothing may be written or announced then (no event), and no answer made up from the stale read.
+
+    412 if the caller named a version (it is no longer current); 409 for `If-Match: *` or no If-Match (the change
+    was decided on a state that has gone: reload and decide again).
+    """
+    if if_match is not None and if_match.strip() != "*":
+        return RuleViolation("version_mismatch", "内容已被他人修改，请刷新后重试 / modified since you read it", "stale")
+    return RuleViolation("concurrent_change", "内容刚被他人修改，请刷新后重试 / changed meanwhile: reload, retry")
+
+
 def versioned(reply: tuple[int, dict[str, Any]], version_field: str | None = "version") -> JSONResponse:
     """A use case's (status, body) as JSON, with the ETag of the body's version when it has one."""
     status, body = reply

@@ -43,9 +43,10 @@ Route = Handler | Batched
 class Inbox:
     """The events this service has applied, each stored whole (an event log that projections replay)."""
 
-    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document]) -> None:
+    def __init__(self, client: AsyncMongoClient[Document], db: AsyncDatabase[Document], timeout_s: float) -> None:
         self.client = client
         self.db = db
+        self.timeout_s = timeout_s  # one batch's transaction, retries included
 
     async def apply_batch(self, events: list[Envelope], effect: BatchEffect) -> list[bool]:
         """Record each event not yet recorded and run `effect` on those, all in one transaction; which were new."""
@@ -66,7 +67,7 @@ class Inbox:
             return fresh
 
         try:
-            return await in_transaction(self.client, txn)
+            return await in_transaction(self.client, txn, timeout_s=self.timeout_s)
         except DuplicateKeyError as exc:
             if INBOX in str(exc) and len(events) == 1:  # another replica applied it between our read and insert
                 return [False]
@@ -94,13 +95,15 @@ async def run_idempotent(
     key: str | None,
     fingerprint: str,
     effect: Callable[[Session], Awaitable[tuple[int, dict[str, Any]]]],
+    *,
+    timeout_s: float,
 ) -> tuple[int, dict[str, Any]]:
     """Run `effect` once per key: a replay with the same body returns the first response, another body is 422.
 
     `key` must already be scoped to the caller (e.g. "<sub>:<route>:<Idempotency-Key>").
     """
     if key is None:
-        return await in_transaction(client, effect)
+        return await in_transaction(client, effect, timeout_s=timeout_s)
 
     async def txn(session: Session) -> tuple[int, dict[str, Any]]:
         prior = await db[IDEMPOTENCY].find_one({"_id": key}, session=session)
@@ -120,9 +123,9 @@ async def run_idempotent(
         return status, body
 
     try:
-        return await in_transaction(client, txn)
+        return await in_transaction(client, txn, timeout_s=timeout_s)
     except DuplicateKeyError:  # a concurrent retry with the same key committed first: replay its answer
-        return await in_transaction(client, txn)
+        return await in_transaction(client, txn, timeout_s=timeout_s)
 
 
 def _inbox_record(event: Envelope, received_at: datetime) -> dict[str, Any]:

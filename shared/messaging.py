@@ -21,14 +21,13 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 from pydantic import ValidationError
-from pymongo.errors import ConnectionFailure, PyMongoError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from shared.contracts import UnknownEventType, validate_data
 from shared.envelope import Envelope, causation_id_var, correlation_id_var
 from shared.idempotency import Batched, Inbox, Route
 from shared.metrics import Metrics
-from shared.mongo import Session
+from shared.mongo import Session, database_unavailable, raise_if_cancelled
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -165,13 +164,6 @@ def queue_arguments(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
-def database_unavailable(exc: BaseException) -> bool:
-    """Whether `exc` says the database could not be reached or the transaction may simply be retried."""
-    if isinstance(exc, ConnectionFailure):
-        return True
-    return isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError")
-
-
 class PermanentError(Exception):
     """A handler's failure that retrying cannot fix: the event goes straight to the dead-letter queue."""
 
@@ -252,6 +244,7 @@ class Consumer:
                     log.exception(
                         "consumer batch of %d interrupted; unacked deliveries will be redelivered", len(batch)
                     )
+                raise_if_cancelled()  # stop() cancels the worker; a cancel pymongo swallowed must still end it
             self._idle.set()
 
     async def _process(self, batch: list[AbstractIncomingMessage]) -> None:

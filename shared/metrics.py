@@ -41,5 +41,11 @@ class Metrics:
         self.outbox_oldest_age = Gauge(
             "sciweek_outbox_oldest_pending_age_seconds", "Age of the oldest unpublished outbox entry", registry=r
         )
+        self.dependency_up = Gauge(
+            "sciweek_dependency_up",
+            "Whether MongoDB, RabbitMQ and the service's consumer answered at the last readiness probe or scrape",
+            ["dependency"],
+            registry=r,
+        )
         self.info = Gauge("sciweek_service_info", "Service identity", ["service"], registry=r)
         self.info.labels(service=service).set(1)

@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+import pymongo
 from pydantic import BaseModel
 from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -109,11 +110,13 @@ class Relay:
         while not self._stopping:
             busy = False
             try:
-                if await self._hold_lease():
-                    busy = await self.publish_due() >= self.settings.relay_batch
-                if time.monotonic() >= self._gauges_after:
-                    await self._update_gauges()
-                    self._gauges_after = time.monotonic() + 1.0
+                # a round never waits on the database longer than a transaction may (a frozen server, a held record)
+                with pymongo.timeout(self.settings.transaction_deadline_s):
+                    if await self._hold_lease():
+                        busy = await self.publish_due() >= self.settings.relay_batch
+                    if time.monotonic() >= self._gauges_after:
+                        await self._update_gauges()
+                        self._gauges_after = time.monotonic() + 1.0
             except PyMongoError as exc:
                 log.warning("relay cannot reach MongoDB: %r", exc)
             if not busy:

@@ -127,7 +127,8 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+async def on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """500 for an error nobody expected (a bug), logged with its traceback."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(Problem(500, "internal_error", "服务器内部错误 / Internal server error"), request)
 
@@ -138,4 +139,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RuleViolation, _on_rule_violation)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_unexpected)
+    app.add_exception_handler(Exception, on_unexpected_error)

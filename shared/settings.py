@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     # "sent" mark follow only journaled commits ("majority" journals by default on replica sets)
     mongodb_w: int | Literal["majority"] = "majority"
     mongodb_journal: bool = True
+    # every request's database work ends by this deadline (503 + Retry-After past it), so that records held by the
+    # open transaction of a killed process (the server keeps it ~60 s) cannot hang a request
+    request_deadline_s: float = Field(10.0, gt=0)
+    # one transaction anywhere (a consumer's batch, a job's write, one relay round), retries included: the driver
+    # would otherwise retry write conflicts for 120 s; within a request the request's deadline, if sooner, wins
+    transaction_deadline_s: float = Field(30.0, gt=0)
     namespace: str = Field("sciweek", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)

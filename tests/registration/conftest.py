@@ -4,10 +4,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
+from pymongo import MongoClient
 
 from services.registration.main import create_app
 from shared.app import Runtime
@@ -79,3 +81,29 @@ async def published_openday(
 
 def booking_body(session_id: str, phone: str = "13800000000", party_size: int = 1, **extra: Any) -> dict[str, Any]:
     return {"session_id": session_id, "name": "张三", "phone": phone, "party_size": party_size, **extra}
+
+
+def changed_by_another_writer_after_read(
+    monkeypatch: pytest.MonkeyPatch,
+    use_cases: ModuleType,
+    runtime: Runtime,
+    collection: str,
+    document_id: str,
+    changes: dict[str, Any],
+) -> None:
+    """A lost update, deterministically: right after a use case of `use_cases` has read document `document_id` and
+    checked the caller's If-Match (its first `require_match`), another writer commits `changes` as the next version."""
+    original = use_cases.require_match
+    calls = 0
+
+    def check_then_another_writer(if_match: str | None, version: int) -> None:
+        nonlocal calls
+        original(if_match, version)
+        calls += 1
+        if calls == 1:
+            with MongoClient(runtime.settings.mongodb_url) as other:
+                other[runtime.settings.mongodb_db][collection].update_one(
+                    {"_id": document_id}, {"$set": {**changes, "version": version + 1}}
+                )
+
+    monkeypatch.setattr(use_cases, "require_match", check_then_another_writer)

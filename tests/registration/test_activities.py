@@ -5,8 +5,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from services.registration.service import activities
+from services.registration.store import ACTIVITIES
 from shared.outbox import OUTBOX
-from tests.registration.conftest import CITY, today
+from tests.registration.conftest import CITY, changed_by_another_writer_after_read, today
 
 Auth = Callable[..., dict[str, str]]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -79,3 +83,29 @@ async def test_cancelled_activity_and_held_without_participants(registration: An
     assert cancelled.status_code == 200 and cancelled.json()["reason"] == "台风"
     event = await runtime.db[OUTBOX].find_one({"type": "registration.activity.cancelled.v1"})
     assert event is not None and event["envelope"]["data"]["reason"] == "台风"
+
+
+@pytest.mark.parametrize(
+    ("if_match", "status", "code"), [("*", 409, "concurrent_change"), ('"1"', 412, "version_mismatch")]
+)
+async def test_an_outcome_recorded_meanwhile_is_not_overwritten_nor_announced_twice(
+    registration: Any, auth: Auth, monkeypatch: pytest.MonkeyPatch, if_match: str, status: int, code: str
+) -> None:
+    runtime, client = registration
+    nanning = auth("city", city=CITY)
+    created = await client.post("/api/v1/activities", json=lecture(), headers=nanning)
+    activity_id = created.json()["id"]
+    # another coordinator records "cancelled" between this request's read and its write
+    cancelled = {"status": "cancelled", "reason": "台风"}
+    changed_by_another_writer_after_read(monkeypatch, activities, runtime, ACTIVITIES, activity_id, cancelled)
+    held = await client.post(
+        f"/api/v1/activities/{activity_id}/outcome",
+        json={"status": "held", "participants": 80},
+        headers={**nanning, "If-Match": if_match},
+    )
+    assert held.status_code == status and held.json()["code"] == code, held.text
+    assert held.headers["content-type"] == "application/problem+json"
+    stored = (await client.get(f"/api/v1/activities/{activity_id}", headers=nanning)).json()
+    assert (stored["status"], stored["participants"], stored["version"]) == ("cancelled", None, 2)
+    held_events = {"type": "registration.activity.held.v1", "envelope.data.activity_id": activity_id}
+    assert await runtime.db[OUTBOX].count_documents(held_events) == 0

@@ -1,11 +1,26 @@
 """Venues, their review by the city, and open days: scope, publication, edits with If-Match."""
 
+import asyncio
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
+from services.registration.main import create_app
+from services.registration.service import opendays, venues
+from services.registration.store import OPENDAYS, VENUES
 from shared.outbox import OUTBOX
-from tests.registration.conftest import CITY, approved_venue, published_openday, today
+from shared.testing import running_service
+from tests.registration.conftest import (
+    CITY,
+    approved_venue,
+    changed_by_another_writer_after_read,
+    published_openday,
+    today,
+)
+from tests.shared.orphan_transaction import leave_orphaned_transaction
 
 Auth = Callable[..., dict[str, str]]
 
@@ -164,3 +179,47 @@ async def test_operator_edits_own_venue_with_if_match_only(registration: Any, au
     other = await client.patch(url, json={"name": "x"}, headers={**auth("venue", sub="op-2"), "If-Match": "*"})
     assert other.status_code == 404
     assert (await client.get(url, headers=venue.operator)).json()["name"] == "广西科技馆"
+
+
+async def test_a_venue_edited_meanwhile_keeps_the_other_edit(
+    registration: Any, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, client = registration
+    venue = await approved_venue(client, auth)
+    url = f"/api/v1/venues/{venue.id}"
+    changed_by_another_writer_after_read(monkeypatch, venues, runtime, VENUES, venue.id, {"address": "民族大道"})
+    mine = await client.patch(url, json={"address": "青秀路"}, headers={**venue.operator, "If-Match": "*"})
+    assert mine.status_code == 409 and mine.json()["code"] == "concurrent_change", mine.text
+    stored = (await client.get(url, headers=venue.operator)).json()
+    assert (stored["address"], stored["version"]) == ("民族大道", 2)
+
+
+async def test_an_open_day_edited_meanwhile_keeps_the_other_edit(
+    registration: Any, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime, client = registration
+    venue = await approved_venue(client, auth)
+    openday = await published_openday(client, venue)
+    url = f"/api/v1/opendays/{openday['id']}"
+    version = openday["version"]
+    changed_by_another_writer_after_read(monkeypatch, opendays, runtime, OPENDAYS, openday["id"], {"max_group_size": 3})
+    mine = await client.patch(url, json={"max_group_size": 6}, headers={**venue.operator, "If-Match": "*"})
+    assert mine.status_code == 409 and mine.json()["code"] == "concurrent_change", mine.text
+    stored = (await client.get(url, headers=venue.operator)).json()
+    assert (stored["max_group_size"], stored["version"]) == (3, version + 1)
+
+
+async def test_a_venue_held_by_a_killed_process_answers_503_within_the_deadline(
+    registration_settings: Callable[..., Any], auth: Auth
+) -> None:
+    async with running_service(create_app(registration_settings(request_deadline_s=1))) as (runtime, client):
+        venue = await approved_venue(client, auth)
+        url = f"/api/v1/venues/{venue.id}"
+        etag = (await client.get(url, headers=venue.operator)).headers["ETag"]
+        await leave_orphaned_transaction(runtime.settings.mongodb_url, runtime.settings.mongodb_db, VENUES, venue.id)
+        started = time.monotonic()
+        # a single-document write (no transaction) waits on the held record; unbounded, ~60 s
+        edit = client.patch(url, json={"address": "民族大道"}, headers={**venue.operator, "If-Match": etag})
+        busy = await asyncio.wait_for(edit, 15)
+        assert busy.status_code == 503 and busy.json()["code"] == "database_unavailable", busy.text
+        assert busy.headers["Retry-After"] and time.monotonic() - started < 4

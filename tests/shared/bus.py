@@ -51,7 +51,7 @@ async def running_relay(b: Bus) -> AsyncIterator[Relay]:
 
 @asynccontextmanager
 async def running_consumer(b: Bus, routes: Mapping[str, Route]) -> AsyncIterator[Consumer]:
-    consumer = Consumer(b.broker, routes, Inbox(b.mongo, b.db), b.metrics)
+    consumer = Consumer(b.broker, routes, Inbox(b.mongo, b.db, b.settings.transaction_deadline_s), b.metrics)
     await consumer.start()
     try:
         yield consumer
@@ -64,7 +64,7 @@ async def write_events(b: Bus, events: list[Envelope]) -> None:
         for event in events:
             await add_to_outbox(b.db, session, event)
 
-    await in_transaction(b.mongo, txn)
+    await in_transaction(b.mongo, txn, timeout_s=b.settings.transaction_deadline_s)
 
 
 async def drain(amqp_url: str, queue: str) -> list[aio_pika.abc.AbstractIncomingMessage]:

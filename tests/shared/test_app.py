@@ -9,12 +9,15 @@ import httpx
 import pytest
 
 from sciweek.embedded import SecantusServer, free_port
+from services.registration.main import create_app as create_registration
 from services.reporting.main import create_app as create_reporting
 from services.volunteers.main import create_app as create_volunteers
-from shared.app import configure_logging
+from shared.app import Runtime, configure_logging
 from shared.envelope import correlation_id_var
+from shared.outbox import OUTBOX
 from shared.settings import Settings
 from shared.testing import eventually, running_service
+from tests.volunteers.conftest import commissioner
 
 Auth = Callable[..., dict[str, str]]
 
@@ -28,6 +31,10 @@ async def test_health_ready_and_route_template_metrics(settings_for: Any, auth: 
             "rabbitmq": True,
             "consumer": True,
         }
+        assert ready.json()["degraded"] == []
+        up = (await client.get("/metrics")).text
+        for dependency in ("mongodb", "rabbitmq", "consumer"):
+            assert f'sciweek_dependency_up{{dependency="{dependency}"}} 1.0' in up
     async with running_service(create_volunteers(settings_for("volunteers"))) as (_, client):
         await client.get("/api/v1/assignments/some-id", headers=auth("admin"))
         await client.get("/api/v1/assignments/other-id", headers=auth("admin"))
@@ -95,18 +102,54 @@ async def test_readiness_fails_when_mongodb_goes_away(settings_for: Any) -> None
         server.stop()
 
 
-async def test_readiness_fails_without_a_broker(settings_for: Any) -> None:
-    app = create_reporting(settings_for("reporting", amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/"))
+async def test_a_database_outage_answers_503_with_retry_after(settings_for: Any, auth: Auth) -> None:
+    server = SecantusServer(":memory:")
+    # within a deadline pymongo waits for a server until the deadline, not MONGODB_TIMEOUT_MS: keep them short
+    settings = settings_for("volunteers", mongodb_url=server.start(), request_deadline_s=2, transaction_deadline_s=2)
+    admin = auth("admin")
+    try:
+        async with running_service(create_volunteers(settings)) as (_, client):
+            saved = await client.put("/api/v1/commissioners/c-1", json=commissioner("c-1"), headers=admin)
+            assert saved.status_code == 200, saved.text
+            server.kill()
+            write = await client.put("/api/v1/commissioners/c-2", json=commissioner("c-2"), headers=admin)
+            read = await client.get("/api/v1/commissioners/c-1", headers=admin)
+            for down in (write, read):  # not 500: nothing is wrong with the request or the code, retry later
+                assert down.status_code == 503, down.text
+                assert down.headers["content-type"] == "application/problem+json"
+                assert down.json()["code"] == "database_unavailable" and int(down.headers["Retry-After"]) > 0
+    finally:
+        server.stop()
+
+
+async def test_without_a_broker_the_service_stays_ready_and_takes_writes(
+    settings_for: Any, auth: Auth, programme_file: Any
+) -> None:
+    # readiness means "can serve": a write needs MongoDB only, its event waits in the outbox for the broker
+    nowhere = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    app = create_registration(settings_for("registration", amqp_url=nowhere, programme_file=programme_file))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            not_ready = await eventually(lambda: _status(client, "/readyz", 503))
-            assert not_ready.json()["checks"]["rabbitmq"] is False
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"] == {"mongodb": True, "rabbitmq": False, "consumer": True}
+            assert ready.json()["degraded"] == ["rabbitmq"]
+            venue = {"name": "广西科技馆", "org_type": "science_museum", "city_code": "450100"}
+            created = await client.post("/api/v1/venues", json=venue, headers=auth("venue", sub="op-1"))
+            assert created.status_code == 201, created.text
+            runtime: Runtime = app.state.runtime
+            assert await runtime.db[OUTBOX].count_documents({"status": "pending"}) == 1
+            metrics = (await client.get("/metrics")).text
+            assert 'sciweek_dependency_up{dependency="rabbitmq"} 0.0' in metrics
+            assert 'sciweek_dependency_up{dependency="mongodb"} 1.0' in metrics
             assert (await client.get("/healthz")).status_code == 200
 
-
-async def _status(client: httpx.AsyncClient, path: str, status: int) -> httpx.Response | None:
-    response = await client.get(path)
-    return response if response.status_code == status else None
+    app = create_reporting(settings_for("reporting", amqp_url=nowhere))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["degraded"] == ["rabbitmq", "consumer"]
+            assert 'sciweek_dependency_up{dependency="consumer"} 0.0' in (await client.get("/metrics")).text
 
 
 async def test_periodic_jobs_run_and_survive_failures(settings_for: Any) -> None:

@@ -15,6 +15,7 @@ from shared.messaging import PermanentError, event_message
 from shared.settings import REPO_ROOT, Settings
 from shared.testing import RabbitVhost, eventually
 from tests.shared.bus import VENUE_ROUTES, Bus, bus, count_venue, drain, queue_depth, running_consumer
+from tests.shared.orphan_transaction import leave_orphaned_transaction
 
 TYPE = "registration.venue.registered.v1"
 SECRETS = {name for name, f in Settings.model_fields.items() if f.annotation is SecretStr}
@@ -111,6 +112,22 @@ async def test_an_unreachable_database_does_not_use_up_retries(settings_for: Any
         await eventually(lambda: count(b, "outage"), timeout_s=20)
     assert calls["n"] == 5
     assert await queue_depth(vhost.url, f"{settings.queue}.dlq") == 0
+
+
+async def test_a_record_held_by_a_killed_process_holds_back_only_its_own_event(
+    settings_for: Any, vhost: RabbitVhost
+) -> None:
+    settings = settings_for("reporting", transaction_deadline_s=1.0, max_retries=1, retry_delay_ms=200)
+    async with bus(settings) as b, running_consumer(b, VENUE_ROUTES):
+        await b.db["counts"].insert_one({"_id": "held", "n": 0})
+        await leave_orphaned_transaction(settings.mongodb_url, settings.mongodb_db, "counts", "held")
+        await publish(b, venue_event("held"))
+        await publish(b, venue_event("free"))
+        # unbounded, the worker would spin on "held" until the dead process's transaction expires (~60 s)
+        await eventually(lambda: count(b, "free"), timeout_s=10)
+        await eventually(lambda: _equals(lambda: metric(b, "sciweek_events_retried_total", type=TYPE) >= 3, True))
+        assert await count(b, "held") == 0  # waits in the retry queue, not in a transaction
+    assert await queue_depth(vhost.url, f"{settings.queue}.dlq") == 0  # its retries were not used up
 
 
 async def test_shutdown_finishes_the_message_in_flight(settings_for: Any, vhost: RabbitVhost) -> None:

@@ -34,7 +34,7 @@ async def test_failed_outbox_write_leaves_no_state(settings_for: Any) -> None:
             await add_to_outbox(b.db, session, event)
 
         with pytest.raises(DuplicateKeyError):
-            await in_transaction(b.mongo, change_with_event)
+            await in_transaction(b.mongo, change_with_event, timeout_s=5)
         assert await b.db["venues"].count_documents({}) == 0
         assert await b.db[OUTBOX].count_documents({}) == 1
 

@@ -170,7 +170,13 @@ async def run_phone(
     results: list[dict[str, Any]] = []
 
     async def send(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        response = await client.post("/api/v1/sync", json={"operations": batch}, headers=headers)
+        for _ in range(5):
+            response = await client.post("/api/v1/sync", json={"operations": batch}, headers=headers)
+            if response.status_code != 503:
+                break
+            # the database was too busy for the request's deadline (two cores shared with other suites): like the
+            # phone's queue, send the same batch again; every operation is applied once whatever happened before
+            await asyncio.sleep(0.5)
         assert response.status_code == 200, response.text
         return list(response.json()["results"])
 

@@ -13,7 +13,7 @@ from services.exhibits.store import ALLOCATION, RELEASES, SUBMISSIONS, WORKING
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import AllocationReleased, BoothAssigned, Placement
-from shared.http import require_match
+from shared.http import lost_update, require_match
 from shared.mongo import Document, Session
 from shared.rules import RuleViolation
 
@@ -142,9 +142,11 @@ async def move(rt: Runtime, exhibit_id: str, booth_id: str | None, actor: Princi
                 }
             )
         change = {"placements": placements, "unplaced": unplaced, "version": doc["version"] + 1}
-        await rt.db[ALLOCATION].update_one(
+        done = await rt.db[ALLOCATION].update_one(
             {"_id": WORKING, "version": doc["version"]}, {"$set": change}, session=session
         )
+        if done.modified_count != 1:  # re-proposed or moved since it was read: answer no plan that was not stored
+            raise lost_update(if_match)
         return 200, working_view({**doc, **change}, the_hall)
 
     return await rt.commit(txn)

@@ -10,7 +10,7 @@ from services.registration.store import ACTIVITIES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.registration import ActivityCancelled, ActivityHeld, ActivityScheduled
-from shared.http import decode_cursor, encode_cursor, require_match
+from shared.http import decode_cursor, encode_cursor, lost_update, require_match
 from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session
 from shared.rules import RuleViolation
@@ -96,8 +96,8 @@ async def record_outcome(
             {"$set": {**changes, "outcome_at": rt.clock.now()}, "$inc": {"version": 1}},
             session=session,
         )
-        if done.modified_count != 1:
-            require_match(if_match, doc["version"] + 1)
+        if done.modified_count != 1:  # recorded or changed since we read it: no second outcome, no event
+            raise lost_update(if_match)
         await rt.events.emit(session, _outcome_data(doc, changes), subject=f"activity/{activity_id}")
         return {**doc, **changes, "version": doc["version"] + 1}
 

@@ -11,7 +11,7 @@ from services.registration.store import OPENDAYS, SEATS, VENUES
 from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.registration import OpenDayPublished, SessionSlot
-from shared.http import decode_cursor, encode_cursor, require_match
+from shared.http import decode_cursor, encode_cursor, lost_update, require_match
 from shared.mongo import Session
 from shared.rules import RuleViolation
 
@@ -111,8 +111,8 @@ async def edit_openday(
     result = await rt.db[OPENDAYS].update_one(
         {"_id": openday_id, "version": doc["version"]}, {"$set": changes, "$inc": {"version": 1}}
     )
-    if result.modified_count != 1:
-        require_match(if_match, doc["version"] + 1)  # someone edited in between: 412
+    if result.modified_count != 1:  # edited or published since we read it: their change stands, ours is refused
+        raise lost_update(if_match)
     fresh = await rt.db[OPENDAYS].find_one({"_id": openday_id})
     assert fresh is not None
     return fresh

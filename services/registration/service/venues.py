@@ -9,7 +9,7 @@ from services.registration.store import VENUES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
 from shared.contracts.registration import VenueApproved, VenueRegistered, VenueRejected
-from shared.http import decode_cursor, encode_cursor, require_match
+from shared.http import decode_cursor, encode_cursor, lost_update, require_match
 from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session
 from shared.rules import RuleViolation
@@ -40,8 +40,8 @@ async def edit_venue(
         {"_id": venue_id, "$or": [{"version": version}, {"version": {"$exists": False}}]},
         {"$set": {**changes, "version": version + 1}},
     )
-    if done.modified_count != 1:
-        require_match(if_match, version + 1)  # edited by someone else in between: 412
+    if done.modified_count != 1:  # edited by someone else since we read it: their edit stands, ours is refused
+        raise lost_update(if_match)
     return {**venue, **changes, "version": version + 1}
 
 

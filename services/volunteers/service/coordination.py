@@ -9,6 +9,7 @@ from services.volunteers.store import ASSIGNMENTS, FLAGS, QUOTAS
 from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.volunteers import QuotaChanged
+from shared.http import lost_update
 from shared.mongo import Session
 from shared.rules import RuleViolation
 
@@ -129,5 +130,7 @@ async def _apply_conflicting_report(rt: Runtime, session: Session, flag: dict[st
     new = {**doc, "report_history": list(doc["report_history"])}
     rules.set_report(new, conflict["report"])
     new.update(version=doc["version"] + 1, updated_at=rt.clock.now())
-    await rt.db[ASSIGNMENTS].replace_one({"_id": doc["_id"], "version": doc["version"]}, new, session=session)
+    done = await rt.db[ASSIGNMENTS].replace_one({"_id": doc["_id"], "version": doc["version"]}, new, session=session)
+    if done.modified_count != 1:  # the visit changed since it was read: no "completed" event for a report not stored
+        raise lost_update(None)
     await rt.events.emit(session, events.visit_completed(new), subject=events.subject(new))

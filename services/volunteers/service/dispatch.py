@@ -10,7 +10,7 @@ from services.volunteers.service.views import assignment_view, check_city, not_f
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, DAY_LOADS, HOUSEHOLDS, VILLAGES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
-from shared.http import require_match
+from shared.http import lost_update, require_match
 from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session
 from shared.rules import RuleViolation
@@ -177,7 +177,7 @@ async def edit_assignment(
         commissioner = (await References.load(rt, session, [cmd])).check(cmd, actor)
         await hold_day(rt, session, commissioner, new["visit_date"])
         new["org_id"] = commissioner.get("org_id")  # the unit of whoever makes the visit
-        await rt.db[ASSIGNMENTS].replace_one({"_id": assignment_id, "version": doc["version"]}, new, session=session)
+        await _replace(rt, session, doc, new, if_match)
         if changes.get("status") == "planned":  # a new person or day (or a declined visit re-planned)
             # announced again: reporting keeps the latest plan
             await rt.events.emit(session, events.assignment_created(new), subject=events.subject(new))
@@ -194,8 +194,17 @@ async def cancel_assignment(
         new = {**doc, **rules.cancelled(doc, reason, rt.clock.now())}
         if doc["status"] in rules.HOLDS_DAY:
             await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
-        await rt.db[ASSIGNMENTS].replace_one({"_id": assignment_id, "version": doc["version"]}, new, session=session)
+        await _replace(rt, session, doc, new, if_match)
         await rt.events.emit(session, events.assignment_cancelled(new), subject=events.subject(new))
         return new
 
     return await rt.commit(txn)
+
+
+async def _replace(
+    rt: Runtime, session: Session, doc: dict[str, Any], new: dict[str, Any], if_match: str | None
+) -> None:
+    """Write `new` over `doc` if nobody changed it since it was read; never let an event follow a write that missed."""
+    done = await rt.db[ASSIGNMENTS].replace_one({"_id": doc["_id"], "version": doc["version"]}, new, session=session)
+    if done.modified_count != 1:
+        raise lost_update(if_match)

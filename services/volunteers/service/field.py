@@ -16,7 +16,7 @@ from services.volunteers.service.views import assignment_view, household_view, n
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, FLAGS, HOUSEHOLDS, SYNC_OPS, VILLAGES
 from shared.app import Reply, Runtime
 from shared.auth import Principal
-from shared.http import require_match
+from shared.http import lost_update, require_match
 from shared.idempotency import request_fingerprint
 from shared.mongo import Session
 from shared.problems import bounded_errors
@@ -129,9 +129,11 @@ class FieldSession:
     async def _store(self, old: dict[str, Any], outcome: rules.Outcome, op_id: str) -> None:
         assert outcome.doc is not None
         new = outcome.doc
-        await self.rt.db[ASSIGNMENTS].replace_one(
+        done = await self.rt.db[ASSIGNMENTS].replace_one(
             {"_id": old["_id"], "version": old["version"]}, new, session=self.session
         )
+        if done.modified_count != 1:  # changed since it was read: its events must not go out for a write that missed
+            raise lost_update(None)
         for data in outcome.events:
             await self.rt.events.emit(self.session, data, subject=events.subject(new))
         for flag, detail in outcome.flags:
