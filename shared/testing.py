@@ -3,12 +3,14 @@
 import asyncio
 import os
 import re
+import signal
 import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from subprocess import PIPE
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -32,15 +34,19 @@ class RabbitCtlError(RuntimeError):
 def rabbitmqctl(*args: str, node: str | None = None, timeout_s: float = CTL_TIMEOUT_S) -> str:
     """Run rabbitmqctl against `node` (the machine's default node if None), bounded by `timeout_s`."""
     command = ["rabbitmqctl", "-q", *(["-n", node] if node else []), *args]
+    # its own process group: on a timeout the whole chain (su, the Erlang CLI) goes, not only the wrapper
+    process = subprocess.Popen(command, stdout=PIPE, stderr=PIPE, text=True, start_new_session=True)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
+        out, err = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         raise RabbitCtlError(
             f"`{' '.join(command)}` did not answer within {timeout_s:.0f}s: is node {node or 'rabbit@<host>'} wedged?"
         ) from None
-    if done.returncode != 0:
-        raise RabbitCtlError(f"`{' '.join(command)}` failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    return done.stdout
+    if process.returncode != 0:
+        raise RabbitCtlError(f"`{' '.join(command)}` failed ({process.returncode}): {err.strip()[-500:]}")
+    return out
 
 
 def process_alive(pid: int) -> bool:

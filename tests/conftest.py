@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from sciweek.embedded import SecantusServer
+from sciweek.embedded import SecantusServer, ServiceProcess, free_port
 from sciweek.rabbit_node import RabbitNode
 from shared.auth import Role, mint_token
 from shared.settings import REPO_ROOT, Settings
@@ -78,6 +78,43 @@ def programme_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("programme") / "programme.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+ProcessStarter = Callable[..., tuple[ServiceProcess, str]]
+
+
+@pytest.fixture
+def service_process(
+    vhost: RabbitVhost, mongodb_url: str, namespace: str, programme_file: Path, tmp_path: Path
+) -> Iterator[ProcessStarter]:
+    """Start real service processes on the run's database and broker: `service_process("volunteers", **env)`.
+
+    Returns the process and its database name; every process started is stopped at the end of the test.
+    """
+    started: list[ServiceProcess] = []
+
+    def start(name: str, **env: str) -> tuple[ServiceProcess, str]:
+        db_name = f"{namespace}_{name}_process"
+        full = {
+            "AMQP_URL": vhost.url,
+            "MONGODB_URL": mongodb_url,
+            "SCIWEEK_NAMESPACE": namespace,
+            "SCIWEEK_MONGODB_DB": db_name,
+            "SCIWEEK_PROGRAMME_FILE": str(programme_file),
+            "SCIWEEK_LOG_LEVEL": "WARNING",
+            **env,
+        }
+        process = ServiceProcess(name, free_port(), full, tmp_path / f"{name}.log")
+        started.append(process)
+        process.start()
+        process.wait_ready()
+        return process, db_name
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.stop()
 
 
 SettingsFactory = Callable[..., Settings]

@@ -2,43 +2,24 @@
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import httpx
 import pytest
 
-from sciweek.embedded import ServiceProcess, free_port
+from sciweek.embedded import ServiceProcess
 from services.registration.store import BOOKINGS, SEATS
 from shared.mongo import connect_mongo
 from shared.outbox import OUTBOX
-from shared.testing import RabbitVhost
+from tests.conftest import ProcessStarter
 from tests.registration.conftest import Venue, booking_body, published_openday
 
 Auth = Callable[..., dict[str, str]]
 
 
 @pytest.fixture
-def registration_process(
-    vhost: RabbitVhost, mongodb_url: str, namespace: str, programme_file: Path, tmp_path: Path
-) -> Iterator[tuple[ServiceProcess, str]]:
-    db_name = f"{namespace}_registration_race"
-    env = {
-        "AMQP_URL": vhost.url,
-        "MONGODB_URL": mongodb_url,
-        "SCIWEEK_NAMESPACE": namespace,
-        "SCIWEEK_MONGODB_DB": db_name,
-        "SCIWEEK_PUBLIC_RATE_LIMIT": "1000000/minute",
-        "SCIWEEK_PROGRAMME_FILE": str(programme_file),
-        "SCIWEEK_LOG_LEVEL": "WARNING",
-    }
-    process = ServiceProcess("registration", free_port(), env, tmp_path / "registration.log")
-    process.start()
-    try:
-        process.wait_ready()
-        yield process, db_name
-    finally:
-        process.stop()
+def registration_process(service_process: ProcessStarter) -> tuple[ServiceProcess, str]:
+    return service_process("registration", SCIWEEK_PUBLIC_RATE_LIMIT="1000000/minute")
 
 
 async def test_1000_concurrent_requests_for_100_seats_give_exactly_100(

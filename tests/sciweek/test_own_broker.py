@@ -89,6 +89,8 @@ def test_rabbitmqctl_is_bounded_and_says_which_node() -> None:
     # a node name that epmd does not know answers at once; the time bound is what a wedged node meets
     with pytest.raises(RabbitCtlError, match=r"did not answer within 0s"):
         rabbitmqctl("status", node="nobody@localhost", timeout_s=0.001)
+    left = subprocess.run(["pgrep", "-f", "nobody@localhost"], capture_output=True, text=True)
+    assert left.stdout == "", "a timed-out rabbitmqctl left its Erlang CLI running"
     with pytest.raises(RabbitCtlError, match="failed"):
         rabbitmqctl("status", node="nobody@localhost", timeout_s=30)
 

@@ -3,15 +3,13 @@ records the dead one held, within its request deadline, instead of hanging until
 """
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from sciweek.embedded import ServiceProcess, free_port
+from sciweek.embedded import ServiceProcess
 from services.volunteers.store import ASSIGNMENTS
-from shared.testing import RabbitVhost
+from tests.conftest import ProcessStarter
 from tests.shared.orphan_transaction import leave_orphaned_transaction
 from tests.volunteers.conftest import DATES, Auth, commissioner, register, village
 
@@ -19,27 +17,10 @@ DEADLINE_S = 2.0
 
 
 @pytest.fixture
-def volunteers_process(
-    vhost: RabbitVhost, mongodb_url: str, namespace: str, programme_file: Path, tmp_path: Path
-) -> Iterator[tuple[ServiceProcess, str]]:
-    db_name = f"{namespace}_volunteers_killed"
-    env = {
-        "AMQP_URL": vhost.url,
-        "MONGODB_URL": mongodb_url,
-        "SCIWEEK_NAMESPACE": namespace,
-        "SCIWEEK_MONGODB_DB": db_name,
-        "SCIWEEK_PROGRAMME_FILE": str(programme_file),
-        "SCIWEEK_REQUEST_DEADLINE_S": str(DEADLINE_S),
-        "SCIWEEK_VOLUNTEERS_MISSED_CHECK_S": "0",
-        "SCIWEEK_LOG_LEVEL": "WARNING",
-    }
-    process = ServiceProcess("volunteers", free_port(), env, tmp_path / "volunteers.log")
-    process.start()
-    try:
-        process.wait_ready()
-        yield process, db_name
-    finally:
-        process.stop()
+def volunteers_process(service_process: ProcessStarter) -> tuple[ServiceProcess, str]:
+    return service_process(
+        "volunteers", SCIWEEK_REQUEST_DEADLINE_S=str(DEADLINE_S), SCIWEEK_VOLUNTEERS_MISSED_CHECK_S="0"
+    )
 
 
 async def test_records_held_by_a_killed_replica_answer_503_within_the_deadline(
