@@ -215,12 +215,14 @@ async def test_seats_held_by_a_booking_that_never_committed_go_back(registration
     committed = (await client.post(BOOK, json=booking_body(session_id))).json()
     assert await store.take_seats(runtime.db, session_id, 2, "died-before-commit")  # a process killed right here
     # a committed booking whose process died before forgetting its hold
+    long_ago = utcnow() - timedelta(minutes=10)  # both holds are older than the timeout, whatever the clock's grain
     await runtime.db[SEATS].update_one(
-        {"_id": session_id}, {"$set": {f"holds.{committed['id']}": {"n": 1, "at": utcnow()}}}
+        {"_id": session_id},
+        {"$set": {f"holds.{committed['id']}": {"n": 1, "at": long_ago}, "holds.died-before-commit.at": long_ago}},
     )
     assert (await runtime.db[SEATS].find_one({"_id": session_id}))["remaining"] == 2
 
-    later = runtime.settings.model_copy(update={"registration_hold_timeout_s": 0.001})
+    later = runtime.settings.model_copy(update={"registration_hold_timeout_s": 60})
     assert await reclaim_holds(dataclasses.replace(runtime, settings=later)) == 1
     seat = await runtime.db[SEATS].find_one({"_id": session_id})
     assert seat is not None and seat["remaining"] == 4 and seat["taken"] == 1 and seat["holds"] == {}
