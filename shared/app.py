@@ -44,7 +44,6 @@ from shared.settings import DEV_JWT_SECRET, Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Reply = tuple[int, dict[str, Any]]
 IndexSetup = Callable[[AsyncDatabase[Document]], Awaitable[None]]
 
 
@@ -108,7 +107,9 @@ class Runtime:
         self.relay.wake()
         return result
 
-    async def commit_once(self, key: str | None, body: Any, fn: Callable[[Session], Awaitable[Reply]]) -> Reply:
+    async def commit_once(
+        self, key: str | None, body: Any, fn: Callable[[Session], Awaitable[dict[str, Any]]]
+    ) -> dict[str, Any]:
         """`commit` under an Idempotency-Key: a replay returns the first reply, another body is 422."""
         fingerprint = idempotency.request_fingerprint(body)
         result = await idempotency.run_idempotent(

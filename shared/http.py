@@ -56,9 +56,8 @@ def lost_update(if_match: str | None) -> RuleViolation:
     return RuleViolation("concurrent_change", "内容刚被他人修改，请刷新后重试 / changed meanwhile: reload, retry")
 
 
-def versioned(reply: tuple[int, dict[str, Any]], version_field: str | None = "version") -> JSONResponse:
-    """A use case's (status, body) as JSON, with the ETag of the body's version when it has one."""
-    status, body = reply
+def versioned(body: dict[str, Any], status: int = 200, version_field: str | None = "version") -> JSONResponse:
+    """A use case's result as JSON with the route's status, and the ETag of its version when it has one."""
     headers = {"ETag": etag(int(body[version_field]))} if version_field and version_field in body else None
     return JSONResponse(body, status_code=status, headers=headers)
 

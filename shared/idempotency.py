@@ -94,18 +94,18 @@ async def run_idempotent(
     db: AsyncDatabase[Document],
     key: str | None,
     fingerprint: str,
-    effect: Callable[[Session], Awaitable[tuple[int, dict[str, Any]]]],
+    effect: Callable[[Session], Awaitable[dict[str, Any]]],
     *,
     timeout_s: float,
-) -> tuple[int, dict[str, Any]]:
-    """Run `effect` once per key: a replay with the same body returns the first response, another body is 422.
+) -> dict[str, Any]:
+    """Run `effect` once per key: a replay with the same body returns the first result, another body is 422.
 
     `key` must already be scoped to the caller (e.g. "<sub>:<route>:<Idempotency-Key>").
     """
     if key is None:
         return await in_transaction(client, effect, timeout_s=timeout_s)
 
-    async def txn(session: Session) -> tuple[int, dict[str, Any]]:
+    async def txn(session: Session) -> dict[str, Any]:
         prior = await db[IDEMPOTENCY].find_one({"_id": key}, session=session)
         if prior is not None:
             if prior["fingerprint"] != fingerprint:
@@ -114,13 +114,12 @@ async def run_idempotent(
                     "幂等键已用于不同的请求 / Idempotency-Key reused with a different request body",
                     "invalid",
                 )
-            return int(prior["status"]), dict(prior["body"])
-        status, body = await effect(session)
+            return dict(prior["body"])
+        body = await effect(session)
         await db[IDEMPOTENCY].insert_one(
-            {"_id": key, "fingerprint": fingerprint, "status": status, "body": body, "created_at": datetime.now(UTC)},
-            session=session,
+            {"_id": key, "fingerprint": fingerprint, "body": body, "created_at": datetime.now(UTC)}, session=session
         )
-        return status, body
+        return body
 
     try:
         return await in_transaction(client, txn, timeout_s=timeout_s)

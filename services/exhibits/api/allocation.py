@@ -36,7 +36,7 @@ async def propose(rt: RuntimeDep, actor: Admin) -> JSONResponse:
 @router.get("/allocation/working")
 async def working(rt: RuntimeDep, actor: Admin) -> JSONResponse:
     """当前工作方案及未安排原因 / The working plan, with why each unplaced exhibit is out."""
-    return versioned((200, await allocation.working(rt)))
+    return versioned(await allocation.working(rt))
 
 
 @router.get("/booths")
@@ -54,8 +54,8 @@ async def move(body: MoveIn, rt: RuntimeDep, actor: Admin, if_match: IfMatch = N
 @router.post("/allocation/releases", status_code=201)
 async def release(body: ReleaseIn, rt: RuntimeDep, actor: Admin, if_match: IfMatch = None) -> JSONResponse:
     """发布新版本（v1、v2…，附变更说明）/ Release the working plan as the next version."""
-    status, view = await allocation.release(rt, body.changelog, actor, if_match)
-    return JSONResponse(view, status_code=status)
+    view = await allocation.release(rt, body.changelog, actor, if_match)
+    return JSONResponse(view, status_code=201)
 
 
 @router.get("/allocation/releases/latest")

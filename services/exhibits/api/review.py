@@ -57,8 +57,8 @@ async def review_queue(rt: RuntimeDep, actor: Reviewer, cursor: Cursor = None, l
 @router.post("/submissions/{exhibit_id}/reviews")
 async def submit_review(exhibit_id: str, body: ReviewIn, rt: RuntimeDep, actor: Reviewer) -> JSONResponse:
     """提交评分（1–5 分，按权重）/ Score an exhibit on every criterion (1–5)."""
-    status, view = await reviews.submit_review(rt, exhibit_id, dict(body.scores), body.comment, actor)
-    return JSONResponse(view, status_code=status)
+    view = await reviews.submit_review(rt, exhibit_id, dict(body.scores), body.comment, actor)
+    return JSONResponse(view, status_code=200)
 
 
 @router.get("/submissions/{exhibit_id}/reviews")

@@ -96,7 +96,7 @@ async def create_submission(
 ) -> JSONResponse:
     """新建展品申报（草稿或直接提交）/ Create a submission, as a draft or submitted at once."""
     reply = await submissions.create(rt, body.content(), body.city_code, body.submit, actor, idempotency_key)
-    return versioned(reply)
+    return versioned(reply, 201)
 
 
 @router.get("/submissions", response_model=Page)
@@ -110,7 +110,7 @@ async def list_submissions(
 @router.get("/submissions/{exhibit_id}", response_model=Submission)
 async def get_submission(exhibit_id: str, rt: RuntimeDep, actor: ExhibitorReviewerOrAdmin) -> JSONResponse:
     """查看申报 / One submission: its organisation, reviewers of its zone, admin."""
-    return versioned((200, await submissions.get(rt, exhibit_id, actor)))
+    return versioned(await submissions.get(rt, exhibit_id, actor))
 
 
 @router.put("/submissions/{exhibit_id}", response_model=Submission)
@@ -144,4 +144,5 @@ async def upload_media(
     exhibit_id: str, file_id: FileId, rt: RuntimeDep, actor: Exhibitor, file: Annotated[UploadFile, File()]
 ) -> JSONResponse:
     """上传图片或视频（客户端生成编号，可重试）/ Upload an image or video under a client-chosen id."""
-    return versioned(await submissions.add_media(rt, exhibit_id, file_id, file, actor))
+    view, attached = await submissions.add_media(rt, exhibit_id, file_id, file, actor)
+    return versioned(view, 201 if attached else 200)

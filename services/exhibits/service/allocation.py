@@ -10,7 +10,7 @@ from services.exhibits.domain import allocation
 from services.exhibits.domain.allocation import Candidate, Hall
 from services.exhibits.service.hall import build_hall, load_booths
 from services.exhibits.store import ALLOCATION, RELEASES, SUBMISSIONS, WORKING
-from shared.app import Reply, Runtime
+from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import AllocationReleased, BoothAssigned, Placement
 from shared.http import lost_update, require_match
@@ -62,11 +62,11 @@ def working_view(doc: dict[str, Any], the_hall: Hall) -> dict[str, Any]:
     }
 
 
-async def propose(rt: Runtime, actor: Principal) -> Reply:
+async def propose(rt: Runtime, actor: Principal) -> dict[str, Any]:
     """Replace the working allocation with a fresh automatic proposal."""
     the_hall = hall(rt)
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         pool = await candidates(rt, session)
         proposal = allocation.propose(list(pool.values()), the_hall)
         current = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
@@ -80,7 +80,7 @@ async def propose(rt: Runtime, actor: Principal) -> Reply:
             "proposed_at": rt.clock.now(),
         }
         await rt.db[ALLOCATION].replace_one({"_id": WORKING}, doc, upsert=True, session=session)
-        return 200, working_view(doc, the_hall)
+        return working_view(doc, the_hall)
 
     return await rt.commit(txn)
 
@@ -114,11 +114,13 @@ async def _working_for_edit(
     return doc, await candidates(rt, session)
 
 
-async def move(rt: Runtime, exhibit_id: str, booth_id: str | None, actor: Principal, if_match: str | None) -> Reply:
+async def move(
+    rt: Runtime, exhibit_id: str, booth_id: str | None, actor: Principal, if_match: str | None
+) -> dict[str, Any]:
     """Move an exhibit to a booth (or off the plan) by hand; refused if the result breaks a hard constraint."""
     the_hall = hall(rt)
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         doc, pool = await _working_for_edit(rt, session, if_match)
         if exhibit_id not in pool:
             raise RuleViolation("not_allocatable", "展品未录用或无实物 / not an accepted physical exhibit")
@@ -147,16 +149,16 @@ async def move(rt: Runtime, exhibit_id: str, booth_id: str | None, actor: Princi
         )
         if done.modified_count != 1:  # re-proposed or moved since it was read: answer no plan that was not stored
             raise lost_update(if_match)
-        return 200, working_view({**doc, **change}, the_hall)
+        return working_view({**doc, **change}, the_hall)
 
     return await rt.commit(txn)
 
 
-async def release(rt: Runtime, changelog: str, actor: Principal, if_match: str | None) -> Reply:
+async def release(rt: Runtime, changelog: str, actor: Principal, if_match: str | None) -> dict[str, Any]:
     """Publish the working allocation as the next numbered release, with booth events for what changed."""
     the_hall = hall(rt)
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         doc, pool = await _working_for_edit(rt, session, if_match)
         placements = {e: b for e, b in doc["placements"].items() if e in pool}
         dropped = sorted(set(doc["placements"]) - set(placements))
@@ -172,7 +174,7 @@ async def release(rt: Runtime, changelog: str, actor: Principal, if_match: str |
             {**record, "released_by": actor.sub, "released_at": rt.clock.now()}, session=session
         )
         await _release_events(rt, session, record, pool, the_hall, before)
-        return 201, {"release": number, "placed": len(placements), "unplaced": record["unplaced"], "changelog": log}
+        return {"release": number, "placed": len(placements), "unplaced": record["unplaced"], "changelog": log}
 
     return await rt.commit(txn)
 

@@ -11,7 +11,7 @@ from services.exhibits.service.records import (
     submission_view,
 )
 from services.exhibits.store import REVIEWERS, REVIEWS, SUBMISSIONS
-from shared.app import Reply, Runtime
+from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitAccepted, ExhibitRejected, ExhibitWaitlisted, ReviewSubmitted
 from shared.http import decode_cursor, encode_cursor
@@ -58,11 +58,13 @@ def _for_reviewer(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in view.items() if k != "history"}
 
 
-async def submit_review(rt: Runtime, exhibit_id: str, scores: dict[str, int], comment: str, actor: Principal) -> Reply:
+async def submit_review(
+    rt: Runtime, exhibit_id: str, scores: dict[str, int], comment: str, actor: Principal
+) -> dict[str, Any]:
     """Score an exhibit (again, until it is decided); the exhibit's aggregate score follows in the same write."""
     total = review.weighted_score(scores, rt.settings.exhibits_criteria)
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         doc = await load_in_scope(rt, exhibit_id, actor, session)
         if doc["status"] == "draft":
             raise RuleViolation("not_submitted", "草稿尚未提交，不能评审 / a draft cannot be reviewed")
@@ -81,7 +83,7 @@ async def submit_review(rt: Runtime, exhibit_id: str, scores: dict[str, int], co
         await _write(rt, doc, change, session)
         data = ReviewSubmitted(exhibit_id=exhibit_id, reviewer_id=actor.sub, zone=doc["zone"], score=total)
         await rt.events.emit(session, data, subject=f"exhibit/{exhibit_id}")
-        return 200, {"exhibit_id": exhibit_id, "reviewer_id": actor.sub, **_plain_review(mine)}
+        return {"exhibit_id": exhibit_id, "reviewer_id": actor.sub, **_plain_review(mine)}
 
     return await rt.commit(txn)
 
@@ -111,15 +113,15 @@ async def list_reviews(rt: Runtime, exhibit_id: str, actor: Principal) -> dict[s
     return {"items": [_plain_review(r) for r in reviews]}
 
 
-async def decide(rt: Runtime, exhibit_id: str, decision: str, force: bool, actor: Principal) -> Reply:
+async def decide(rt: Runtime, exhibit_id: str, decision: str, force: bool, actor: Principal) -> dict[str, Any]:
     """Accept, reject or waitlist (admin); an accepted exhibit is searchable as soon as this commits."""
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         doc = await rt.db[SUBMISSIONS].find_one({"_id": exhibit_id}, session=session)
         if doc is None:
             raise not_found()
         if doc["status"] == decision:
-            return 200, submission_view(doc, "admin")
+            return submission_view(doc, "admin")
         lifecycle.check_decision(doc, force)
         now = rt.clock.now()
         change = lifecycle.transition(doc, decision, "admin", actor.sub, now)
@@ -130,7 +132,7 @@ async def decide(rt: Runtime, exhibit_id: str, decision: str, force: bool, actor
         fresh = await rt.db[SUBMISSIONS].find_one({"_id": exhibit_id}, session=session)
         assert fresh is not None
         await emit_exhibit_event(rt, session, DECISIONS[decision], fresh, decided_by=actor.sub)
-        return 200, submission_view(fresh, "admin")
+        return submission_view(fresh, "admin")
 
     return await rt.commit(txn)
 
@@ -140,7 +142,7 @@ async def decide_many(rt: Runtime, items: list[tuple[str, str]], force: bool, ac
     results: list[dict[str, Any]] = []
     for exhibit_id, decision in items:
         try:
-            _, view = await decide(rt, exhibit_id, decision, force, actor)
+            view = await decide(rt, exhibit_id, decision, force, actor)
             results.append({"id": exhibit_id, "ok": True, "status": view["status"]})
         except RuleViolation as exc:
             results.append({"id": exhibit_id, "ok": False, "code": exc.code})

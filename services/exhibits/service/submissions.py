@@ -8,7 +8,7 @@ from services.exhibits.domain import lifecycle
 from services.exhibits.domain.lifecycle import Content
 from services.exhibits.service.records import emit_exhibit_event, load_in_scope, not_found, submission_view
 from services.exhibits.store import SUBMISSIONS
-from shared.app import Reply, Runtime
+from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitConfirmed, ExhibitSubmitted, ExhibitWithdrawn
 from shared.http import decode_cursor, encode_cursor, require_match
@@ -42,20 +42,20 @@ def _organisation(actor: Principal) -> str:
 
 async def create(
     rt: Runtime, content: Content, city_code: str | None, submit_now: bool, actor: Principal, key: str | None
-) -> Reply:
+) -> dict[str, Any]:
     """A new submission, kept as a draft or submitted at once."""
     org = _organisation(actor)
     now = rt.clock.now()
     lifecycle.check_content(content, _zones(rt))
     doc = lifecycle.new_draft(content, org, _city_of(rt, actor, city_code), actor.sub, now)
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         # Checked here, after the replay lookup: a retry after the deadline still gets its first answer.
         lifecycle.check_deadline(rt.programme.exhibition.submission_deadline, now)
         await rt.db[SUBMISSIONS].insert_one(doc, session=session)
         if not submit_now:
-            return 201, submission_view(doc)
-        return 201, await _submit(rt, doc, actor, session)
+            return submission_view(doc)
+        return await _submit(rt, doc, actor, session)
 
     body = {"content": lifecycle.content_fields(content), "city_code": city_code, "submit": submit_now}
     return await rt.commit_once(scoped_key(actor.sub, "create_submission", key), body, txn)
@@ -85,11 +85,13 @@ async def _apply(
     return submission_view(fresh)
 
 
-async def update(rt: Runtime, exhibit_id: str, content: Content, actor: Principal, if_match: str | None) -> Reply:
+async def update(
+    rt: Runtime, exhibit_id: str, content: Content, actor: Principal, if_match: str | None
+) -> dict[str, Any]:
     """Edit a draft or a submission not yet under review (If-Match)."""
     lifecycle.check_content(content, _zones(rt))
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         doc = await _own(rt, exhibit_id, actor, session)
         require_match(if_match, doc["version"])
         lifecycle.check_edit(doc, content)
@@ -97,7 +99,7 @@ async def update(rt: Runtime, exhibit_id: str, content: Content, actor: Principa
         change = {
             "$set": {**lifecycle.content_fields(content), "version": doc["version"] + 1, "updated_at": rt.clock.now()}
         }
-        return 200, await _apply(rt, doc, change, session, [])
+        return await _apply(rt, doc, change, session, [])
 
     return await rt.commit(txn)
 
@@ -109,41 +111,41 @@ async def _own(rt: Runtime, exhibit_id: str, actor: Principal, session: Session)
     return doc
 
 
-async def submit(rt: Runtime, exhibit_id: str, actor: Principal) -> Reply:
+async def submit(rt: Runtime, exhibit_id: str, actor: Principal) -> dict[str, Any]:
     """Submit a draft for review; submitting again is a no-op."""
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         doc = await _own(rt, exhibit_id, actor, session)
         if doc["status"] != "draft" and any(step["status"] == "submitted" for step in doc["history"]):
-            return 200, submission_view(doc)
+            return submission_view(doc)
         lifecycle.check_deadline(rt.programme.exhibition.submission_deadline, rt.clock.now())
-        return 200, await _submit(rt, doc, actor, session)
+        return await _submit(rt, doc, actor, session)
 
     return await rt.commit(txn)
 
 
-async def confirm(rt: Runtime, exhibit_id: str, actor: Principal) -> Reply:
+async def confirm(rt: Runtime, exhibit_id: str, actor: Principal) -> dict[str, Any]:
     """The exhibitor confirms an accepted exhibit will be shown; confirming again is a no-op."""
     return await _exhibitor_step(rt, exhibit_id, actor, "confirmed", ExhibitConfirmed, {"decided_by": actor.sub})
 
 
-async def withdraw(rt: Runtime, exhibit_id: str, actor: Principal) -> Reply:
+async def withdraw(rt: Runtime, exhibit_id: str, actor: Principal) -> dict[str, Any]:
     """The exhibitor withdraws; the exhibit leaves the catalogue at once."""
     return await _exhibitor_step(rt, exhibit_id, actor, "withdrawn", ExhibitWithdrawn, {})
 
 
 async def _exhibitor_step(
     rt: Runtime, exhibit_id: str, actor: Principal, to: str, contract: type[Any], extra: dict[str, Any]
-) -> Reply:
-    async def txn(session: Session) -> Reply:
+) -> dict[str, Any]:
+    async def txn(session: Session) -> dict[str, Any]:
         doc = await _own(rt, exhibit_id, actor, session)
         if doc["status"] == to:
-            return 200, submission_view(doc)
+            return submission_view(doc)
         change = lifecycle.transition(doc, to, "exhibitor", actor.sub, rt.clock.now())
         if to == "withdrawn":
             change["$set"]["listed"] = False
             change["$unset"] = {"search_terms": "", "title_terms": ""}
-        return 200, await _apply(rt, doc, change, session, [(contract, extra)])
+        return await _apply(rt, doc, change, session, [(contract, extra)])
 
     return await rt.commit(txn)
 
@@ -167,8 +169,13 @@ async def list_submissions(
     return {"items": [submission_view(d, actor.role) for d in page], "next_cursor": following}
 
 
-async def add_media(rt: Runtime, exhibit_id: str, file_id: str, upload: UploadFile, actor: Principal) -> Reply:
-    """Attach an image or video (checked by content and size); the same file id again is a no-op."""
+async def add_media(
+    rt: Runtime, exhibit_id: str, file_id: str, upload: UploadFile, actor: Principal
+) -> tuple[dict[str, Any], bool]:
+    """Attach an image or video (checked by content and size); the same file id again is a no-op.
+
+    The submission as it stands, and whether this call attached the file (False for a repeat).
+    """
 
     async def check(session: Session) -> dict[str, Any]:
         doc = await _own(rt, exhibit_id, actor, session)
@@ -188,11 +195,11 @@ async def add_media(rt: Runtime, exhibit_id: str, file_id: str, upload: UploadFi
     )
     item = {**stored, "id": file_id}
 
-    async def attach(session: Session) -> Reply:
+    async def attach(session: Session) -> tuple[dict[str, Any], bool]:
         doc = await _own(rt, exhibit_id, actor, session)
         if file_id not in {m["id"] for m in doc["media"]}:
             change = {"$push": {"media": item}, "$set": {"version": doc["version"] + 1, "updated_at": rt.clock.now()}}
-            return 201, await _apply(rt, doc, change, session, [])
-        return 200, submission_view(doc)
+            return await _apply(rt, doc, change, session, []), True
+        return submission_view(doc), False
 
     return await rt.commit(attach)

@@ -67,8 +67,8 @@ async def schedule_activity(
     body: ActivityIn, rt: RuntimeDep, actor: Coordinator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """登记本市主题活动 / Schedule one of your city's themed activities."""
-    status, view = await activities.schedule_activity(rt, actor, body.model_dump(), idempotency_key)
-    return JSONResponse(view, status_code=status, headers={"ETag": etag(view["version"])})
+    view = await activities.schedule_activity(rt, actor, body.model_dump(), idempotency_key)
+    return JSONResponse(view, status_code=201, headers={"ETag": etag(view["version"])})
 
 
 @router.get("", response_model=ActivityPage)

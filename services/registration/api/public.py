@@ -90,8 +90,8 @@ async def book(
 ) -> JSONResponse:
     """预约场次；约满时返回 409 session_full，或按 waitlist_if_full 加入候补 / Book seats (or join the waiting list)."""
     sessions = rt.cache("sessions", rt.settings.registration_listing_cache_s)
-    status, view = await bookings.book(rt, body.model_dump(), idempotency_key, sessions)
-    return JSONResponse(view, status_code=status)
+    view = await bookings.book(rt, body.model_dump(), idempotency_key, sessions)
+    return JSONResponse(view, status_code=201)
 
 
 @router.get("/bookings/{code}", response_model=Booking)

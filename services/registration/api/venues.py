@@ -71,8 +71,8 @@ async def register_venue(
     body: VenueIn, rt: RuntimeDep, actor: VenueOperator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """登记开放场馆（待审核）/ Register a venue; it awaits approval by the city."""
-    status, view = await venues.register_venue(rt, actor, body.model_dump(mode="json"), idempotency_key)
-    return JSONResponse(view, status_code=status)
+    view = await venues.register_venue(rt, actor, body.model_dump(mode="json"), idempotency_key)
+    return JSONResponse(view, status_code=201)
 
 
 @router.get("/venues", response_model=VenuePage)
@@ -109,8 +109,8 @@ async def approve_venue(
     venue_id: str, rt: RuntimeDep, actor: Coordinator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """审核通过（本市）/ Approve a pending venue of your city."""
-    status, view = await venues.review_venue(rt, actor, venue_id, True, "", idempotency_key)
-    return JSONResponse(view, status_code=status)
+    view = await venues.review_venue(rt, actor, venue_id, True, "", idempotency_key)
+    return JSONResponse(view, status_code=200)
 
 
 @router.post("/venues/{venue_id}/reject", response_model=Venue)
@@ -118,8 +118,8 @@ async def reject_venue(
     venue_id: str, body: Rejection, rt: RuntimeDep, actor: Coordinator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """审核不通过（须说明理由）/ Reject a pending venue of your city, with a reason."""
-    status, view = await venues.review_venue(rt, actor, venue_id, False, body.reason, idempotency_key)
-    return JSONResponse(view, status_code=status)
+    view = await venues.review_venue(rt, actor, venue_id, False, body.reason, idempotency_key)
+    return JSONResponse(view, status_code=200)
 
 
 class SlotIn(BaseModel):

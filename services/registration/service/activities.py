@@ -7,7 +7,7 @@ from typing import Any
 from services.registration.domain import rules
 from services.registration.service.common import not_found
 from services.registration.store import ACTIVITIES
-from shared.app import Reply, Runtime
+from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.registration import ActivityCancelled, ActivityHeld, ActivityScheduled
 from shared.http import decode_cursor, encode_cursor, lost_update, require_match
@@ -29,7 +29,7 @@ def city_scope(actor: Principal) -> dict[str, Any]:
     return {} if actor.role == "admin" else {"city_code": actor.city}
 
 
-async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any], key: str | None) -> Reply:
+async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any], key: str | None) -> dict[str, Any]:
     """Schedule a themed activity of the caller's city, once per Idempotency-Key."""
     if not actor.may_act_for_city(fields["city_code"]) or rt.programme.city(fields["city_code"]) is None:
         raise RuleViolation("out_of_scope", "只能登记本市的活动 / only your own city's activities", "forbidden")
@@ -60,10 +60,10 @@ async def schedule_activity(rt: Runtime, actor: Principal, fields: dict[str, Any
         org_id=fields.get("org_id"),
     )
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         await rt.db[ACTIVITIES].insert_one(doc, session=session)
         await rt.events.emit(session, data, subject=f"activity/{doc['_id']}")
-        return 201, activity_view(doc)
+        return activity_view(doc)
 
     scoped_key = idempotency_scope(actor.sub, "schedule_activity", key)
     return await rt.commit_once(scoped_key, {**fields, "date": day.isoformat()}, txn)

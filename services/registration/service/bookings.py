@@ -11,7 +11,7 @@ from services.registration.domain import rules
 from services.registration.domain.tickets import sign_ticket
 from services.registration.service.common import not_found, operated_by
 from services.registration.store import BOOKINGS, OPENDAYS, PHONE_DAYS, SEATS, VENUES
-from shared.app import Reply, Runtime
+from shared.app import Runtime
 from shared.auth import Principal
 from shared.cache import TtlCache
 from shared.contracts.registration import BookingCancelled, BookingConfirmed, BookingPromoted, BookingWaitlisted
@@ -35,7 +35,7 @@ def booking_view(rt: Runtime, doc: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: TtlCache[Any]) -> Reply:
+async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: TtlCache[Any]) -> dict[str, Any]:
     """Take seats with one conditional write, then commit the booking and its event (or join the waiting list)."""
     scoped_key = idempotency_scope("public", "book", key)
     if scoped_key is not None and (replay := await _replay(rt, scoped_key, fields)) is not None:
@@ -52,7 +52,7 @@ async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: T
         )
     doc = _new_booking(booking_id, fields, seat, openday, "confirmed" if taken else "waitlisted", rt.clock.now())
     try:
-        status, body = await rt.commit_once(scoped_key, fields, lambda s: _insert_booking(rt, s, doc))
+        body = await rt.commit_once(scoped_key, fields, lambda s: _insert_booking(rt, s, doc))
     except BaseException as exc:
         if taken:  # nothing was committed: the seats go back
             await store.give_back_seats(rt.db, seat["_id"], booking_id)
@@ -64,16 +64,16 @@ async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: T
         await store.give_back_seats(rt.db, seat["_id"], booking_id)
     elif taken:
         await store.settle_hold(rt.db, seat["_id"], booking_id)
-    return status, body
+    return body
 
 
-async def _replay(rt: Runtime, scoped_key: str, fields: dict[str, Any]) -> Reply | None:
+async def _replay(rt: Runtime, scoped_key: str, fields: dict[str, Any]) -> dict[str, Any] | None:
     prior = await rt.db[IDEMPOTENCY].find_one({"_id": scoped_key})
     if prior is None:
         return None
     if prior["fingerprint"] != request_fingerprint(fields):
         raise RuleViolation("idempotency_key_reused", "幂等键已用于不同的请求 / Idempotency-Key reused", "invalid")
-    return int(prior["status"]), dict(prior["body"])
+    return dict(prior["body"])
 
 
 async def _bookable_session(
@@ -119,7 +119,7 @@ def _new_booking(
     }
 
 
-async def _insert_booking(rt: Runtime, session: Session, doc: dict[str, Any]) -> Reply:
+async def _insert_booking(rt: Runtime, session: Session, doc: dict[str, Any]) -> dict[str, Any]:
     await _hold_phone_day(rt, session, doc["phone"], doc["date"])
     await rt.db[BOOKINGS].insert_one(doc, session=session)
     subject = f"booking/{doc['_id']}"
@@ -128,7 +128,7 @@ async def _insert_booking(rt: Runtime, session: Session, doc: dict[str, Any]) ->
     else:
         data = BookingWaitlisted(booking_id=doc["_id"], **_facts(doc))
         await rt.events.emit(session, data, subject=subject)
-    return 201, booking_view(rt, doc)
+    return booking_view(rt, doc)
 
 
 async def _hold_phone_day(rt: Runtime, session: Session, phone: str, day: str) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 from services.registration.domain import rules
 from services.registration.service.common import not_found, operated_by, venue_scope
 from services.registration.store import VENUES
-from shared.app import Reply, Runtime
+from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.registration import VenueApproved, VenueRegistered, VenueRejected
 from shared.http import decode_cursor, encode_cursor, lost_update, require_match
@@ -45,7 +45,7 @@ async def edit_venue(
     return {**venue, **changes, "version": version + 1}
 
 
-async def register_venue(rt: Runtime, actor: Principal, fields: dict[str, Any], key: str | None) -> Reply:
+async def register_venue(rt: Runtime, actor: Principal, fields: dict[str, Any], key: str | None) -> dict[str, Any]:
     """Register a pending venue owned by the caller, once per Idempotency-Key."""
     if rt.programme.city(fields["city_code"]) is None:
         raise RuleViolation("unknown_city", f"未知的城市代码 / unknown city code {fields['city_code']}", "invalid")
@@ -54,10 +54,10 @@ async def register_venue(rt: Runtime, actor: Principal, fields: dict[str, Any], 
         venue_id=doc["_id"], city_code=fields["city_code"], name=fields["name"], org_type=fields["org_type"]
     )
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         await rt.db[VENUES].insert_one(doc, session=session)
         await rt.events.emit(session, data, subject=f"venue/{doc['_id']}")
-        return 201, venue_view(doc)
+        return venue_view(doc)
 
     scoped_key = idempotency_scope(actor.sub, "register_venue", key)
     return await rt.commit_once(scoped_key, fields, txn)
@@ -88,13 +88,13 @@ async def list_venues(
 
 async def review_venue(
     rt: Runtime, actor: Principal, venue_id: str, approve: bool, reason: str, key: str | None
-) -> Reply:
+) -> dict[str, Any]:
     """Approve or reject a pending venue of the caller's city (404 for venues of other cities)."""
     venue = await get_venue(rt, actor, venue_id)
     rules.decide_venue_review(venue["status"])
     status = "approved" if approve else "rejected"
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         done = await rt.db[VENUES].update_one(
             {"_id": venue_id, "status": "pending"},
             {
@@ -112,7 +112,7 @@ async def review_venue(
         await rt.events.emit(session, _review_data(venue, actor, reason, approve), subject=f"venue/{venue_id}")
         fresh = await rt.db[VENUES].find_one({"_id": venue_id}, session=session)
         assert fresh is not None
-        return 200, venue_view(fresh)
+        return venue_view(fresh)
 
     scoped_key = idempotency_scope(actor.sub, f"review_venue:{venue_id}", key)
     return await rt.commit_once(scoped_key, {"approve": approve, "reason": reason}, txn)

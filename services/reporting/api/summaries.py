@@ -59,8 +59,7 @@ async def edit_provincial(
 async def submit_provincial(
     rt: RuntimeDep, principal: Admin, now: NowDep, key: Annotated[str | None, Header(alias="Idempotency-Key")] = None
 ) -> dict[str, Any]:
-    _, body = await summaries.submit(rt, PROVINCE, now, principal.sub, _key(principal, PROVINCE, key))
-    return body
+    return await summaries.submit(rt, PROVINCE, now, principal.sub, _key(principal, PROVINCE, key))
 
 
 @router.get("/summaries/{code}")
@@ -119,8 +118,7 @@ async def submit_summary(
 ) -> dict[str, Any]:
     """提交总结（按时/逾期），截止后锁定 / Submit: on time or late; locked after the expiry."""
     scope = _scope(rt, principal, code)
-    _, body = await summaries.submit(rt, scope, now, principal.sub, _key(principal, scope, key))
-    return body
+    return await summaries.submit(rt, scope, now, principal.sub, _key(principal, scope, key))
 
 
 @router.post("/summaries/{code}/exception", status_code=204)

@@ -156,10 +156,10 @@ async def add_picture(rt: Runtime, scope: str, now: datetime, picture_id: str) -
     await rt.commit(txn)
 
 
-async def submit(rt: Runtime, scope: str, now: datetime, by: str, key: str | None) -> tuple[int, dict[str, Any]]:
+async def submit(rt: Runtime, scope: str, now: datetime, by: str, key: str | None) -> dict[str, Any]:
     """Submit once: the numbers are frozen as they are now; on time or late is decided by `now`."""
 
-    async def txn(session: Session) -> tuple[int, dict[str, Any]]:
+    async def txn(session: Session) -> dict[str, Any]:
         deadline = deadline_for(rt, scope)
         doc = await load(rt.db, scope, session)
         deadlines.check_submittable(doc, deadline, now)
@@ -171,7 +171,7 @@ async def submit(rt: Runtime, scope: str, now: datetime, by: str, key: str | Non
             session=session,
         )
         submitted = {**(doc or {}), "submitted_at": now}
-        return 200, {
+        return {
             "scope": scope,
             "status": deadlines.status(submitted, deadline, now),
             "submitted_at": now.isoformat(),

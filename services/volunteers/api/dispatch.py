@@ -48,13 +48,13 @@ async def create_assignment(
     body: AssignmentIn, rt: RuntimeDep, actor: Coordinator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """指派科技特派员走访村屯（当天有空、不超每日上限、同市）/ Assign a commissioner to a village on a date."""
-    return versioned(await dispatch.create_assignment(rt, body.command(), actor, idempotency_key))
+    return versioned(await dispatch.create_assignment(rt, body.command(), actor, idempotency_key), 201)
 
 
 @router.get("/assignments/{assignment_id}")
 async def get_assignment(assignment_id: str, rt: RuntimeDep, actor: CoordinatorOrCommissioner) -> JSONResponse:
     """查看一次指派（范围外的编号答 404）/ One assignment within the caller's scope (404 outside it)."""
-    return versioned((200, assignment_view(await dispatch.get_assignment(rt, assignment_id, actor))))
+    return versioned(assignment_view(await dispatch.get_assignment(rt, assignment_id, actor)))
 
 
 @router.get("/assignments")
@@ -78,7 +78,7 @@ async def edit_assignment(
 ) -> JSONResponse:
     """修改或改派（需 If-Match）/ Edit or reassign a visit (If-Match); a new person or date makes it planned again."""
     edit = rules.AssignmentEdit(**body.model_dump())
-    return versioned((200, assignment_view(await dispatch.edit_assignment(rt, assignment_id, edit, if_match, actor))))
+    return versioned(assignment_view(await dispatch.edit_assignment(rt, assignment_id, edit, if_match, actor)))
 
 
 @router.post("/assignments/{assignment_id}/cancel")
@@ -86,9 +86,7 @@ async def cancel_assignment(
     assignment_id: str, body: CancelIn, rt: RuntimeDep, actor: Coordinator, if_match: IfMatch = None
 ) -> JSONResponse:
     """取消走访（已完成的不能取消；需 If-Match）/ Cancel a visit that is not completed (If-Match)."""
-    return versioned(
-        (200, assignment_view(await dispatch.cancel_assignment(rt, assignment_id, body.reason, if_match, actor)))
-    )
+    return versioned(assignment_view(await dispatch.cancel_assignment(rt, assignment_id, body.reason, if_match, actor)))
 
 
 class PlanIn(Body):
@@ -111,4 +109,4 @@ async def commit_plan(
 ) -> JSONResponse:
     """一次提交选定的建议（全部成功或全部不建）/ Commit the chosen proposals in one step, all or none."""
     cmds = [a.command() for a in body.assignments]
-    return versioned(await planner.commit(rt, actor, cmds, idempotency_key), None)
+    return versioned(await planner.commit(rt, actor, cmds, idempotency_key), 201, None)

@@ -8,7 +8,7 @@ from services.volunteers.domain import assignments as rules
 from services.volunteers.domain import events
 from services.volunteers.service.views import assignment_view, check_city, not_found, scope_filter
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, DAY_LOADS, HOUSEHOLDS, VILLAGES
-from shared.app import Reply, Runtime
+from shared.app import Runtime
 from shared.auth import Principal
 from shared.http import lost_update, require_match
 from shared.idempotency import scoped_key as idempotency_scope
@@ -93,22 +93,24 @@ async def insert_assignment(
     return doc
 
 
-async def create_assignment(rt: Runtime, cmd: rules.NewAssignment, actor: Principal, key: str | None) -> Reply:
+async def create_assignment(rt: Runtime, cmd: rules.NewAssignment, actor: Principal, key: str | None) -> dict[str, Any]:
     check_known_city(rt, actor, cmd.city_code)
 
-    async def txn(session: Session) -> Reply:
-        return 201, assignment_view(await insert_assignment(rt, session, cmd, actor))
+    async def txn(session: Session) -> dict[str, Any]:
+        return assignment_view(await insert_assignment(rt, session, cmd, actor))
 
     scoped_key = idempotency_scope(actor.sub, "create_assignment", key)
     return await rt.commit_once(scoped_key, {"cmd": cmd.__dict__, "actor": actor.sub}, txn)
 
 
-async def create_many(rt: Runtime, cmds: list[rules.NewAssignment], actor: Principal, key: str | None) -> Reply:
+async def create_many(
+    rt: Runtime, cmds: list[rules.NewAssignment], actor: Principal, key: str | None
+) -> dict[str, Any]:
     """All of `cmds` or none: a broken rule names the item (409/422)."""
     for cmd in cmds:
         check_known_city(rt, actor, cmd.city_code)
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         created = []
         refs = await References.load(rt, session, cmds)
         for index, cmd in enumerate(cmds):
@@ -117,7 +119,7 @@ async def create_many(rt: Runtime, cmds: list[rules.NewAssignment], actor: Princ
             except RuleViolation as exc:
                 message = f"第 {index + 1} 项 / item {index + 1}: {exc.message}"
                 raise RuleViolation(exc.code, message, exc.kind, **exc.details, index=index) from exc
-        return 201, {"created": created}
+        return {"created": created}
 
     scoped_key = idempotency_scope(actor.sub, "create_many", key)
     return await rt.commit_once(scoped_key, {"cmds": [c.__dict__ for c in cmds], "actor": actor.sub}, txn)

@@ -14,7 +14,7 @@ from services.volunteers.domain import field as rules
 from services.volunteers.service.dispatch import hold_day, release_day
 from services.volunteers.service.views import assignment_view, household_view, not_found, village_view
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, FLAGS, HOUSEHOLDS, SYNC_OPS, VILLAGES
-from shared.app import Reply, Runtime
+from shared.app import Runtime
 from shared.auth import Principal
 from shared.http import lost_update, require_match
 from shared.idempotency import request_fingerprint
@@ -281,10 +281,10 @@ REJECTION_KIND: dict[str, Kind] = {
 
 async def single_operation(
     rt: Runtime, actor: Principal, raw: RawOperation, key: str | None, if_match: str | None = None
-) -> Reply:
+) -> dict[str, Any]:
     """One operation over HTTP: a rejection or conflict is an error response (the phone is online to see it)."""
 
-    async def txn(session: Session) -> Reply:
+    async def txn(session: Session) -> dict[str, Any]:
         op = raw
         if raw.type == "edit_report":
             doc = await rt.db[ASSIGNMENTS].find_one(
@@ -312,7 +312,7 @@ async def single_operation(
             )
         doc = await rt.db[ASSIGNMENTS].find_one({"_id": raw.assignment_id}, session=session)
         assert doc is not None
-        return 200, assignment_view(doc)
+        return assignment_view(doc)
 
     scoped = f"{actor.sub}:{raw.type}:{raw.assignment_id}:{key}" if key else None
     body = {"payload": raw.payload, "if_match": if_match}

@@ -9,7 +9,7 @@ from services.volunteers.domain.planner import propose
 from services.volunteers.service.coordination import quotas
 from services.volunteers.service.dispatch import check_known_city, create_many
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, DAY_LOADS, HOUSEHOLDS, VILLAGES
-from shared.app import Reply, Runtime
+from shared.app import Runtime
 from shared.auth import Principal
 
 
@@ -40,6 +40,6 @@ async def preview(rt: Runtime, actor: Principal, city_code: str) -> dict[str, An
     }
 
 
-async def commit(rt: Runtime, actor: Principal, cmds: list[rules.NewAssignment], key: str | None) -> Reply:
+async def commit(rt: Runtime, actor: Principal, cmds: list[rules.NewAssignment], key: str | None) -> dict[str, Any]:
     """Create the chosen proposals, all or none (every dispatch rule checked again)."""
     return await create_many(rt, cmds, actor, key)
