@@ -150,17 +150,25 @@ def test_service_environment_names_are_read_by_the_code(services: dict[str, dict
     assert ("SCIWEEK_REGISTRATION_QR_SECRET" in env) == (name == "registration"), "only registration signs tickets"
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_service_environment_yields_valid_settings(
-    services: dict[str, dict[str, Any]], name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def use_compose_environment(
+    monkeypatch: pytest.MonkeyPatch, services: dict[str, dict[str, Any]], name: str, operator: dict[str, str]
+) -> dict[str, str]:
+    """This process's environment as compose gives the service (nothing of ours leaks in); the values set."""
     accepted = accepted_environment_names()
     for key in list(os.environ):
         if key.upper() in accepted:
             monkeypatch.delenv(key)
-    env = {key: interpolate(value) for key, value in environment(service(services, name)).items()}
+    env = {key: interpolate(value, operator) for key, value in environment(service(services, name)).items()}
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_service_environment_yields_valid_settings(
+    services: dict[str, dict[str, Any]], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = use_compose_environment(monkeypatch, services, name, OPERATOR_ENV)
     settings = Settings(service=name)
     assert settings.port == DEFAULT_PORTS[name]
     assert settings.host == "0.0.0.0"
@@ -175,13 +183,8 @@ def test_service_environment_yields_valid_settings(
 def test_service_refuses_the_development_secrets_from_the_operator(
     services: dict[str, dict[str, Any]], name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    accepted = accepted_environment_names()
-    for key in list(os.environ):
-        if key.upper() in accepted:
-            monkeypatch.delenv(key)
     careless = {**OPERATOR_ENV, "SCIWEEK_JWT_SECRET": DEV_JWT_SECRET, "SCIWEEK_REGISTRATION_QR_SECRET": DEV_QR_SECRET}
-    for key, value in environment(service(services, name)).items():
-        monkeypatch.setenv(key, interpolate(value, careless))
+    use_compose_environment(monkeypatch, services, name, careless)
     with pytest.raises(ValidationError, match="SCIWEEK_JWT_SECRET"):
         Settings(service=name)
 
