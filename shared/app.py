@@ -41,6 +41,7 @@ from shared.mongo import (
 from shared.problems import Problem, install_problem_handlers, on_unexpected_error, problem_response
 from shared.programme import Programme, load_programme
 from shared.settings import DEV_JWT_SECRET, Settings
+from shared.unit_of_work import Job
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -60,7 +61,7 @@ def api_router(prefix: str = "", **options: Any) -> APIRouter:
 class ServiceSpec:
     """What makes one service: its HTTP routes, its event subscriptions, its indexes and its periodic jobs.
 
-    `jobs` maps a name to (interval in seconds, coroutine function of the Runtime). Every replica runs
+    `jobs` maps a name to (interval in seconds, coroutine function of a UnitOfWork). Every replica runs
     them, so a job must be safe to run concurrently (conditional updates, outbox for its events).
     """
 
@@ -69,11 +70,8 @@ class ServiceSpec:
     router: APIRouter  # the HTTP API: routers made by api_router()
     routes: Mapping[str, Route] = field(default_factory=dict)
     ensure_indexes: IndexSetup | None = None
-    jobs: Mapping[str, tuple[float, "Job"]] = field(default_factory=dict)
+    jobs: Mapping[str, tuple[float, Job]] = field(default_factory=dict)
     pages: APIRouter | None = None  # the apps and pages the service serves, at their own paths
-
-
-Job = Callable[["Runtime"], Awaitable[None]]
 
 
 @dataclass
@@ -127,7 +125,7 @@ class Runtime:
         for name, (interval_s, job) in spec.jobs.items():
             self.background.append(asyncio.create_task(self._every(name, interval_s, job), name=f"job-{name}"))
 
-    async def _every(self, name: str, interval_s: float, job: "Job") -> None:
+    async def _every(self, name: str, interval_s: float, job: Job) -> None:
         while True:
             try:
                 await job(self)

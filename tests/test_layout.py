@@ -102,3 +102,16 @@ def test_every_api_route_needs_a_token_or_is_rate_limited() -> None:
             if route.path.startswith(API_PREFIX) and not {current_principal, rate_limited} & calls:
                 unguarded.append(f"{service} {sorted(route.methods)} {route.path}")
     assert unguarded == []
+
+
+def test_use_cases_see_a_unit_of_work_not_the_runtime() -> None:
+    """service/ and domain/ never import shared.app (the Runtime, HTTP wiring) nor the service's api/."""
+    offenders = {}
+    for path in (REPO_ROOT / "services").glob("*/[sd][eo]*/*.py"):
+        if path.parent.name not in {"service", "domain"}:
+            continue
+        service = path.parent.parent.name
+        bad = {m for m in imported_modules(path) if m == "shared.app" or m.startswith(f"services.{service}.api")}
+        if bad:
+            offenders[str(path.relative_to(REPO_ROOT))] = sorted(bad)
+    assert offenders == {}

@@ -7,21 +7,22 @@ from fastapi import FastAPI
 from services.registration import store
 from services.registration.api import router
 from services.registration.service.bookings import expire_offers, reclaim_holds
-from shared.app import Runtime, ServiceSpec, build_app
+from shared.app import ServiceSpec, build_app
 from shared.settings import Settings
+from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 DEV_QR_SECRET_PREFIX = "sciweek-development-only-"
 
 
-async def pass_on_expired_offers(rt: Runtime) -> None:
+async def pass_on_expired_offers(uow: UnitOfWork) -> None:
     """Periodic job: expired waiting-list offers pass to the next in line."""
-    await expire_offers(rt)
+    await expire_offers(uow)
 
 
-async def return_abandoned_seats(rt: Runtime) -> None:
+async def return_abandoned_seats(uow: UnitOfWork) -> None:
     """Periodic job: seats held by bookings that never committed go back."""
-    await reclaim_holds(rt)
+    await reclaim_holds(uow)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

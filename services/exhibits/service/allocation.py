@@ -10,16 +10,16 @@ from services.exhibits.domain import allocation
 from services.exhibits.domain.allocation import Candidate, Hall
 from services.exhibits.service.hall import build_hall, load_booths
 from services.exhibits.store import ALLOCATION, RELEASES, SUBMISSIONS, WORKING
-from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.exhibits import AllocationReleased, BoothAssigned, Placement
 from shared.http import lost_update, require_match
 from shared.mongo import Document, Session
 from shared.rules import RuleViolation
+from shared.unit_of_work import UnitOfWork
 
 
-def hall(rt: Runtime) -> Hall:
-    return build_hall(rt.programme, load_booths(rt.settings.exhibits_booths_file), rt.settings.exhibits_city_cap)
+def hall(uow: UnitOfWork) -> Hall:
+    return build_hall(uow.programme, load_booths(uow.settings.exhibits_booths_file), uow.settings.exhibits_city_cap)
 
 
 def candidate(doc: dict[str, Any]) -> Candidate:
@@ -37,11 +37,11 @@ def candidate(doc: dict[str, Any]) -> Candidate:
     )
 
 
-async def candidates(rt: Runtime, session: Session | None = None) -> dict[str, Candidate]:
+async def candidates(uow: UnitOfWork, session: Session | None = None) -> dict[str, Candidate]:
     """Accepted or confirmed exhibits with a physical object, by id."""
     query = {"status": {"$in": ["accepted", "confirmed"]}, "physical_object": {"$ne": None}}
     fields = {"zone": 1, "city_code": 1, "industry": 1, "physical_object": 1, "score": 1, "org_id": 1}
-    return {d["_id"]: candidate(d) async for d in rt.db[SUBMISSIONS].find(query, fields, session=session)}
+    return {d["_id"]: candidate(d) async for d in uow.db[SUBMISSIONS].find(query, fields, session=session)}
 
 
 def working_view(doc: dict[str, Any], the_hall: Hall) -> dict[str, Any]:
@@ -62,14 +62,14 @@ def working_view(doc: dict[str, Any], the_hall: Hall) -> dict[str, Any]:
     }
 
 
-async def propose(rt: Runtime, actor: Principal) -> dict[str, Any]:
+async def propose(uow: UnitOfWork, actor: Principal) -> dict[str, Any]:
     """Replace the working allocation with a fresh automatic proposal."""
-    the_hall = hall(rt)
+    the_hall = hall(uow)
 
     async def txn(session: Session) -> dict[str, Any]:
-        pool = await candidates(rt, session)
+        pool = await candidates(uow, session)
         proposal = allocation.propose(list(pool.values()), the_hall)
-        current = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
+        current = await uow.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
         doc = {
             "_id": WORKING,
             "version": (current["version"] if current else 0) + 1,
@@ -77,25 +77,25 @@ async def propose(rt: Runtime, actor: Principal) -> dict[str, Any]:
             "blocks": proposal.blocks,
             "unplaced": [asdict(u) for u in proposal.unplaced],
             "proposed_by": actor.sub,
-            "proposed_at": rt.clock.now(),
+            "proposed_at": uow.clock.now(),
         }
-        await rt.db[ALLOCATION].replace_one({"_id": WORKING}, doc, upsert=True, session=session)
+        await uow.db[ALLOCATION].replace_one({"_id": WORKING}, doc, upsert=True, session=session)
         return working_view(doc, the_hall)
 
-    return await rt.commit(txn)
+    return await uow.commit(txn)
 
 
-async def working(rt: Runtime) -> dict[str, Any]:
-    doc = await rt.db[ALLOCATION].find_one({"_id": WORKING})
+async def working(uow: UnitOfWork) -> dict[str, Any]:
+    doc = await uow.db[ALLOCATION].find_one({"_id": WORKING})
     if doc is None:
         raise RuleViolation("no_proposal", "尚无分配方案，请先生成 / no proposal yet: create one first", "not_found")
-    return working_view(doc, hall(rt))
+    return working_view(doc, hall(uow))
 
 
-async def booths(rt: Runtime) -> dict[str, Any]:
+async def booths(uow: UnitOfWork) -> dict[str, Any]:
     """The booth grid with what the working plan puts on each booth, for editing by hand."""
-    the_hall = hall(rt)
-    doc = await rt.db[ALLOCATION].find_one({"_id": WORKING}, {"placements": 1})
+    the_hall = hall(uow)
+    doc = await uow.db[ALLOCATION].find_one({"_id": WORKING}, {"placements": 1})
     holder = {b: e for e, b in (doc or {}).get("placements", {}).items()}
     items = [
         {**asdict(b), "exhibit_id": holder.get(b.id)} for b in sorted(the_hall.booths.values(), key=lambda b: b.id)
@@ -104,24 +104,24 @@ async def booths(rt: Runtime) -> dict[str, Any]:
 
 
 async def _working_for_edit(
-    rt: Runtime, session: Session, if_match: str | None
+    uow: UnitOfWork, session: Session, if_match: str | None
 ) -> tuple[Document, dict[str, Candidate]]:
     """The working allocation an edit is made against (404 without one, 428/412 on If-Match) and the candidates."""
-    doc = await rt.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
+    doc = await uow.db[ALLOCATION].find_one({"_id": WORKING}, session=session)
     if doc is None:
         raise RuleViolation("no_proposal", "尚无分配方案，请先生成 / no proposal yet: create one first", "not_found")
     require_match(if_match, doc["version"])
-    return doc, await candidates(rt, session)
+    return doc, await candidates(uow, session)
 
 
 async def move(
-    rt: Runtime, exhibit_id: str, booth_id: str | None, actor: Principal, if_match: str | None
+    uow: UnitOfWork, exhibit_id: str, booth_id: str | None, actor: Principal, if_match: str | None
 ) -> dict[str, Any]:
     """Move an exhibit to a booth (or off the plan) by hand; refused if the result breaks a hard constraint."""
-    the_hall = hall(rt)
+    the_hall = hall(uow)
 
     async def txn(session: Session) -> dict[str, Any]:
-        doc, pool = await _working_for_edit(rt, session, if_match)
+        doc, pool = await _working_for_edit(uow, session, if_match)
         if exhibit_id not in pool:
             raise RuleViolation("not_allocatable", "展品未录用或无实物 / not an accepted physical exhibit")
         placements = dict(doc["placements"])
@@ -144,39 +144,39 @@ async def move(
                 }
             )
         change = {"placements": placements, "unplaced": unplaced, "version": doc["version"] + 1}
-        done = await rt.db[ALLOCATION].update_one(
+        done = await uow.db[ALLOCATION].update_one(
             {"_id": WORKING, "version": doc["version"]}, {"$set": change}, session=session
         )
         if done.modified_count != 1:  # re-proposed or moved since it was read: answer no plan that was not stored
             raise lost_update(if_match)
         return working_view({**doc, **change}, the_hall)
 
-    return await rt.commit(txn)
+    return await uow.commit(txn)
 
 
-async def release(rt: Runtime, changelog: str, actor: Principal, if_match: str | None) -> dict[str, Any]:
+async def release(uow: UnitOfWork, changelog: str, actor: Principal, if_match: str | None) -> dict[str, Any]:
     """Publish the working allocation as the next numbered release, with booth events for what changed."""
-    the_hall = hall(rt)
+    the_hall = hall(uow)
 
     async def txn(session: Session) -> dict[str, Any]:
-        doc, pool = await _working_for_edit(rt, session, if_match)
+        doc, pool = await _working_for_edit(uow, session, if_match)
         placements = {e: b for e, b in doc["placements"].items() if e in pool}
         dropped = sorted(set(doc["placements"]) - set(placements))
         problems = allocation.violations(placements, pool, the_hall)
         if problems:
             raise _conflict(problems)
-        previous = await rt.db[RELEASES].find_one({}, sort=[("_id", -1)], session=session)
+        previous = await uow.db[RELEASES].find_one({}, sort=[("_id", -1)], session=session)
         number = (previous["_id"] if previous else 0) + 1
         before: dict[str, str] = previous["placements"] if previous else {}
         log = _changelog(changelog, before, placements, dropped)
         record = {"_id": number, "placements": placements, "unplaced": len(pool) - len(placements), "changelog": log}
-        await rt.db[RELEASES].insert_one(
-            {**record, "released_by": actor.sub, "released_at": rt.clock.now()}, session=session
+        await uow.db[RELEASES].insert_one(
+            {**record, "released_by": actor.sub, "released_at": uow.clock.now()}, session=session
         )
-        await _release_events(rt, session, record, pool, the_hall, before)
+        await _release_events(uow, session, record, pool, the_hall, before)
         return {"release": number, "placed": len(placements), "unplaced": record["unplaced"], "changelog": log}
 
-    return await rt.commit(txn)
+    return await uow.commit(txn)
 
 
 def _changelog(text: str, before: dict[str, str], after: dict[str, str], dropped: list[str]) -> str:
@@ -190,7 +190,7 @@ def _changelog(text: str, before: dict[str, str], after: dict[str, str], dropped
 
 
 async def _release_events(
-    rt: Runtime,
+    uow: UnitOfWork,
     session: Session,
     record: dict[str, Any],
     pool: dict[str, Candidate],
@@ -212,17 +212,17 @@ async def _release_events(
     for p in placements:
         if before.get(p.exhibit_id) != p.booth_id:
             assigned = BoothAssigned(**p.model_dump(), release=number)
-            await rt.events.emit(session, assigned, subject=f"exhibit/{p.exhibit_id}")
+            await uow.events.emit(session, assigned, subject=f"exhibit/{p.exhibit_id}")
     released = AllocationReleased(
         release=number, placements=placements, unplaced=record["unplaced"], changelog=record["changelog"]
     )
-    await rt.events.emit(session, released, subject=f"allocation/{number}")
+    await uow.events.emit(session, released, subject=f"allocation/{number}")
 
 
-async def get_release(rt: Runtime, number: int | None) -> dict[str, Any]:
+async def get_release(uow: UnitOfWork, number: int | None) -> dict[str, Any]:
     """A release by number, or the latest."""
     query = {} if number is None else {"_id": number}
-    doc = await rt.db[RELEASES].find_one(query, sort=[("_id", -1)])
+    doc = await uow.db[RELEASES].find_one(query, sort=[("_id", -1)])
     if doc is None:
         raise RuleViolation("release_not_found", "没有该版本 / no such release", "not_found")
     placements = [{"exhibit_id": e, "booth_id": b} for e, b in sorted(doc["placements"].items(), key=lambda kv: kv[1])]
@@ -236,13 +236,13 @@ async def get_release(rt: Runtime, number: int | None) -> dict[str, Any]:
     }
 
 
-async def booth_qr(rt: Runtime, booth_id: str) -> bytes:
+async def booth_qr(uow: UnitOfWork, booth_id: str) -> bytes:
     """A PNG QR code opening the online page of the exhibit on `booth_id` in the latest release."""
-    latest = await rt.db[RELEASES].find_one({}, sort=[("_id", -1)])
+    latest = await uow.db[RELEASES].find_one({}, sort=[("_id", -1)])
     exhibit_id = next((e for e, b in (latest or {}).get("placements", {}).items() if b == booth_id), None)
     if exhibit_id is None:
         raise RuleViolation("booth_empty", "该展位在最新版本中没有展品 / no exhibit on this booth", "not_found")
-    url = f"{rt.settings.exhibits_public_url.rstrip('/')}/{exhibit_id}"
+    url = f"{uow.settings.exhibits_public_url.rstrip('/')}/{exhibit_id}"
     out = io.BytesIO()
     segno.make(url, error="m").save(out, kind="png", scale=6, border=2)
     return out.getvalue()

@@ -6,11 +6,11 @@ from pydantic import BaseModel
 
 from services.exhibits.domain.lifecycle import facts
 from services.exhibits.store import REVIEWERS, SUBMISSIONS
-from shared.app import Runtime
 from shared.auth import Principal
 from shared.idempotency import json_safe
 from shared.mongo import Session
 from shared.rules import RuleViolation
+from shared.unit_of_work import UnitOfWork
 
 INTERNAL = ("search_terms", "title_terms", "created_by", "_id")
 REVIEW_RESULTS = ("score", "review_count")  # reviewers see scores only after scoring themselves
@@ -29,29 +29,29 @@ def submission_view(doc: dict[str, Any], role: str = "exhibitor") -> dict[str, A
     return view
 
 
-async def reviewer_zones(rt: Runtime, reviewer_id: str, session: Session | None = None) -> list[int]:
-    doc = await rt.db[REVIEWERS].find_one({"_id": reviewer_id}, session=session)
+async def reviewer_zones(uow: UnitOfWork, reviewer_id: str, session: Session | None = None) -> list[int]:
+    doc = await uow.db[REVIEWERS].find_one({"_id": reviewer_id}, session=session)
     return list(doc["zones"]) if doc else []
 
 
 async def load_in_scope(
-    rt: Runtime, exhibit_id: str, actor: Principal, session: Session | None = None
+    uow: UnitOfWork, exhibit_id: str, actor: Principal, session: Session | None = None
 ) -> dict[str, Any]:
     """The submission if the caller may see it: its organisation, a reviewer of its zone, or admin; else 404."""
-    doc = await rt.db[SUBMISSIONS].find_one({"_id": exhibit_id}, session=session)
+    doc = await uow.db[SUBMISSIONS].find_one({"_id": exhibit_id}, session=session)
     if doc is None:
         raise not_found()
     if actor.role == "admin":
         return doc
     if actor.role == "exhibitor" and actor.org is not None and doc["org_id"] == actor.org:
         return doc
-    if actor.role == "reviewer" and doc["zone"] in await reviewer_zones(rt, actor.sub, session):
+    if actor.role == "reviewer" and doc["zone"] in await reviewer_zones(uow, actor.sub, session):
         return doc
     raise not_found()
 
 
 async def emit_exhibit_event(
-    rt: Runtime, session: Session, contract: type[BaseModel], doc: dict[str, Any], **extra: Any
+    uow: UnitOfWork, session: Session, contract: type[BaseModel], doc: dict[str, Any], **extra: Any
 ) -> None:
     """The event `contract` about an exhibit, carrying its facts as they are in `doc`."""
-    await rt.events.emit(session, contract(**facts(doc), **extra), subject=f"exhibit/{doc['_id']}")
+    await uow.events.emit(session, contract(**facts(doc), **extra), subject=f"exhibit/{doc['_id']}")

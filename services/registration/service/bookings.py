@@ -11,7 +11,6 @@ from services.registration.domain import rules
 from services.registration.domain.tickets import sign_ticket
 from services.registration.service.common import not_found, operated_by
 from services.registration.store import BOOKINGS, OPENDAYS, PHONE_DAYS, SEATS, VENUES
-from shared.app import Runtime
 from shared.auth import Principal
 from shared.cache import TtlCache
 from shared.contracts.registration import BookingCancelled, BookingConfirmed, BookingPromoted, BookingWaitlisted
@@ -21,54 +20,55 @@ from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session, utcnow
 from shared.privacy import mask_phone
 from shared.rules import RuleViolation
+from shared.unit_of_work import UnitOfWork
 
 PROMOTION_LOOKAHEAD = 50
 
 
-def booking_view(rt: Runtime, doc: dict[str, Any]) -> dict[str, Any]:
+def booking_view(uow: UnitOfWork, doc: dict[str, Any]) -> dict[str, Any]:
     """The API shape of a booking: the phone masked, the signed ticket once confirmed."""
     keep = ("code", "status", "session_id", "openday_id", "venue_id", "city_code", "date", "party_size", "name")
     more = ("price_policy", "starts_at", "offer_expires_at", "checked_in_at", "cancelled_by", "created_at")
     view = {"id": doc["_id"], **{k: json_safe(doc.get(k)) for k in keep + more}, "phone": mask_phone(doc["phone"])}
-    secret = rt.settings.registration_qr_secret.get_secret_value()
+    secret = uow.settings.registration_qr_secret.get_secret_value()
     view["ticket"] = sign_ticket(secret, doc) if doc["status"] == "confirmed" else None
     return view
 
 
-async def book(rt: Runtime, fields: dict[str, Any], key: str | None, sessions: TtlCache[Any]) -> dict[str, Any]:
+async def book(uow: UnitOfWork, fields: dict[str, Any], key: str | None, sessions: TtlCache[Any]) -> dict[str, Any]:
     """Take seats with one conditional write, then commit the booking and its event (or join the waiting list)."""
     scoped_key = idempotency_scope("public", "book", key)
-    if scoped_key is not None and (replay := await _replay(rt, scoped_key, fields)) is not None:
+    if scoped_key is not None and (replay := await _replay(uow, scoped_key, fields)) is not None:
         return replay  # answered before taking any seat
-    seat, openday = await _bookable_session(rt, fields["session_id"], sessions)
-    rules.check_bookable(openday, fields["party_size"], rt.clock.now())
+    seat, openday = await _bookable_session(uow, fields["session_id"], sessions)
+    rules.check_bookable(openday, fields["party_size"], uow.clock.now())
     booking_id = str(uuid.uuid4())
-    taken = await store.take_seats(rt.db, seat["_id"], fields["party_size"], booking_id)
+    taken = await store.take_seats(uow.db, seat["_id"], fields["party_size"], booking_id)
     if not taken and not fields["waitlist_if_full"]:
         raise RuleViolation(
             "session_full",
             "该场次已约满，可加入候补名单 / session full: you may join the waiting list",
             waitlist_available=True,
         )
-    doc = _new_booking(booking_id, fields, seat, openday, "confirmed" if taken else "waitlisted", rt.clock.now())
+    doc = _new_booking(booking_id, fields, seat, openday, "confirmed" if taken else "waitlisted", uow.clock.now())
     try:
-        body = await rt.commit_once(scoped_key, fields, lambda s: _insert_booking(rt, s, doc))
+        body = await uow.commit_once(scoped_key, fields, lambda s: _insert_booking(uow, s, doc))
     except BaseException as exc:
         if taken:  # nothing was committed: the seats go back
-            await store.give_back_seats(rt.db, seat["_id"], booking_id)
-        refusal = _cap_reached(rt, exc) if isinstance(exc, DuplicateKeyError) else None
+            await store.give_back_seats(uow.db, seat["_id"], booking_id)
+        refusal = _cap_reached(uow, exc) if isinstance(exc, DuplicateKeyError) else None
         if refusal is not None:
             raise refusal from None
         raise
     if taken and body.get("id") != booking_id:  # a concurrent replay of the same key committed first
-        await store.give_back_seats(rt.db, seat["_id"], booking_id)
+        await store.give_back_seats(uow.db, seat["_id"], booking_id)
     elif taken:
-        await store.settle_hold(rt.db, seat["_id"], booking_id)
+        await store.settle_hold(uow.db, seat["_id"], booking_id)
     return body
 
 
-async def _replay(rt: Runtime, scoped_key: str, fields: dict[str, Any]) -> dict[str, Any] | None:
-    prior = await rt.db[IDEMPOTENCY].find_one({"_id": scoped_key})
+async def _replay(uow: UnitOfWork, scoped_key: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+    prior = await uow.db[IDEMPOTENCY].find_one({"_id": scoped_key})
     if prior is None:
         return None
     if prior["fingerprint"] != request_fingerprint(fields):
@@ -77,7 +77,7 @@ async def _replay(rt: Runtime, scoped_key: str, fields: dict[str, Any]) -> dict[
 
 
 async def _bookable_session(
-    rt: Runtime, session_id: str, sessions: TtlCache[Any]
+    uow: UnitOfWork, session_id: str, sessions: TtlCache[Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The session's seat counter and its open day; a spike reads them once a second, not once a request.
 
@@ -86,8 +86,8 @@ async def _bookable_session(
     cached = sessions.get(session_id)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    seat = await rt.db[SEATS].find_one({"_id": session_id}, {"openday_id": 1})
-    openday = await rt.db[OPENDAYS].find_one({"_id": seat["openday_id"]}) if seat else None
+    seat = await uow.db[SEATS].find_one({"_id": session_id}, {"openday_id": 1})
+    openday = await uow.db[OPENDAYS].find_one({"_id": seat["openday_id"]}) if seat else None
     if seat is None or openday is None or openday["status"] != "published":
         raise RuleViolation("session_not_found", "场次不存在 / no such session", "not_found")
     sessions.put(session_id, (seat, openday))
@@ -119,31 +119,31 @@ def _new_booking(
     }
 
 
-async def _insert_booking(rt: Runtime, session: Session, doc: dict[str, Any]) -> dict[str, Any]:
-    await _hold_phone_day(rt, session, doc["phone"], doc["date"])
-    await rt.db[BOOKINGS].insert_one(doc, session=session)
+async def _insert_booking(uow: UnitOfWork, session: Session, doc: dict[str, Any]) -> dict[str, Any]:
+    await _hold_phone_day(uow, session, doc["phone"], doc["date"])
+    await uow.db[BOOKINGS].insert_one(doc, session=session)
     subject = f"booking/{doc['_id']}"
     if doc["status"] == "confirmed":
-        await rt.events.emit(session, _confirmed(doc), subject=subject)
+        await uow.events.emit(session, _confirmed(doc), subject=subject)
     else:
         data = BookingWaitlisted(booking_id=doc["_id"], **_facts(doc))
-        await rt.events.emit(session, data, subject=subject)
-    return booking_view(rt, doc)
+        await uow.events.emit(session, data, subject=subject)
+    return booking_view(uow, doc)
 
 
-async def _hold_phone_day(rt: Runtime, session: Session, phone: str, day: str) -> None:
+async def _hold_phone_day(uow: UnitOfWork, session: Session, phone: str, day: str) -> None:
     """Count one more live booking for this phone on this day: one upsert that fails at the cap (anti-hoarding)."""
-    cap = rt.settings.registration_bookings_per_phone_day
-    await rt.db[PHONE_DAYS].update_one(
+    cap = uow.settings.registration_bookings_per_phone_day
+    await uow.db[PHONE_DAYS].update_one(
         {"_id": f"{phone}:{day}", "count": {"$lt": cap}}, {"$inc": {"count": 1}}, upsert=True, session=session
     )
 
 
-def _cap_reached(rt: Runtime, exc: DuplicateKeyError) -> RuleViolation | None:
+def _cap_reached(uow: UnitOfWork, exc: DuplicateKeyError) -> RuleViolation | None:
     """The upsert of a phone-day at its cap collides with the existing document: that is the refusal."""
     if PHONE_DAYS not in str(exc):
         return None
-    cap = rt.settings.registration_bookings_per_phone_day
+    cap = uow.settings.registration_bookings_per_phone_day
     return RuleViolation(
         "daily_cap_reached", f"同一手机号每天最多预约 {cap} 次 / at most {cap} bookings per phone per day"
     )
@@ -165,24 +165,24 @@ def _confirmed(doc: dict[str, Any]) -> BookingConfirmed:
     )
 
 
-async def find_by_code(rt: Runtime, code: str) -> dict[str, Any]:
+async def find_by_code(uow: UnitOfWork, code: str) -> dict[str, Any]:
     """A booking by the code its booker holds (case-insensitive); 404 otherwise."""
-    doc = await rt.db[BOOKINGS].find_one({"code": code.upper()})
+    doc = await uow.db[BOOKINGS].find_one({"code": code.upper()})
     if doc is None:
         raise not_found("booking")
     return doc
 
 
-async def operated_booking(rt: Runtime, actor: Principal, booking_id: str) -> dict[str, Any]:
+async def operated_booking(uow: UnitOfWork, actor: Principal, booking_id: str) -> dict[str, Any]:
     """A booking at a venue the caller operates; 404 for any other."""
-    doc = await rt.db[BOOKINGS].find_one({"_id": booking_id})
-    if doc is None or await rt.db[VENUES].count_documents({"_id": doc["venue_id"], **operated_by(actor)}) == 0:
+    doc = await uow.db[BOOKINGS].find_one({"_id": booking_id})
+    if doc is None or await uow.db[VENUES].count_documents({"_id": doc["venue_id"], **operated_by(actor)}) == 0:
         raise not_found("booking")
     return doc
 
 
 async def list_bookings(
-    rt: Runtime, openday_id: str, status: str | None, cursor: str | None, limit: int
+    uow: UnitOfWork, openday_id: str, status: str | None, cursor: str | None, limit: int
 ) -> dict[str, Any]:
     """An open day's bookings, paged in a stable order (the caller checks the scope)."""
     query: dict[str, Any] = {"openday_id": openday_id}
@@ -191,22 +191,22 @@ async def list_bookings(
     if cursor:
         state = decode_cursor(cursor)
         query["_id"] = {"$gt": str(state.get("after", ""))}
-    docs = await rt.db[BOOKINGS].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
-    items = [booking_view(rt, d) for d in docs[:limit]]
+    docs = await uow.db[BOOKINGS].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
+    items = [booking_view(uow, d) for d in docs[:limit]]
     more = len(docs) > limit
     return {"items": items, "next_cursor": encode_cursor({"after": items[-1]["id"]}) if more else None}
 
 
-async def cancel_booking(rt: Runtime, booking_id: str, by: str) -> dict[str, Any]:
+async def cancel_booking(uow: UnitOfWork, booking_id: str, by: str) -> dict[str, Any]:
     """Cancel a live booking; its seats pass to the waiting list in order. Cancelling twice is a no-op."""
 
     async def txn(session: Session) -> dict[str, Any]:
-        doc = await rt.db[BOOKINGS].find_one({"_id": booking_id}, session=session)
+        doc = await uow.db[BOOKINGS].find_one({"_id": booking_id}, session=session)
         assert doc is not None
         if doc["status"] == "cancelled":
             return doc
         rules.check_cancellable(doc)
-        await _end_booking(rt, session, doc, "cancelled", {"cancelled_by": by})
+        await _end_booking(uow, session, doc, "cancelled", {"cancelled_by": by})
         if doc["status"] == "confirmed":  # only confirmed seats were ever counted as booked
             data = BookingCancelled(
                 booking_id=doc["_id"],
@@ -214,32 +214,34 @@ async def cancel_booking(rt: Runtime, booking_id: str, by: str) -> dict[str, Any
                 cancelled_by=by,
                 **_facts(doc),
             )
-            await rt.events.emit(session, data, subject=f"booking/{booking_id}")
+            await uow.events.emit(session, data, subject=f"booking/{booking_id}")
         return {**doc, "status": "cancelled", "cancelled_by": by}
 
-    return await rt.commit(txn)
+    return await uow.commit(txn)
 
 
-async def _end_booking(rt: Runtime, session: Session, doc: dict[str, Any], status: str, extra: dict[str, Any]) -> None:
+async def _end_booking(
+    uow: UnitOfWork, session: Session, doc: dict[str, Any], status: str, extra: dict[str, Any]
+) -> None:
     """Move a live booking to an end state, release its phone-day slot and pass on the seats it held."""
-    ended = await rt.db[BOOKINGS].update_one(
+    ended = await uow.db[BOOKINGS].update_one(
         {"_id": doc["_id"], "status": doc["status"]}, {"$set": {"status": status, **extra}}, session=session
     )
     if ended.modified_count != 1:
         raise RuleViolation("booking_changed", "预约状态已变化，请重试 / booking changed meanwhile, retry")
-    await rt.db[PHONE_DAYS].update_one(
+    await uow.db[PHONE_DAYS].update_one(
         {"_id": f"{doc['phone']}:{doc['date']}"}, {"$inc": {"count": -1}}, session=session
     )
     if doc["status"] in ("confirmed", "offered"):
-        await pass_on_seats(rt, session, doc["session_id"], doc["party_size"])
+        await pass_on_seats(uow, session, doc["session_id"], doc["party_size"])
 
 
-async def pass_on_seats(rt: Runtime, session: Session, session_id: str, freed: int) -> None:
+async def pass_on_seats(uow: UnitOfWork, session: Session, session_id: str, freed: int) -> None:
     """Offer freed (and any remaining) seats to waiting parties in order; the rest return to the public."""
-    seat = await rt.db[SEATS].find_one({"_id": session_id}, session=session)
+    seat = await uow.db[SEATS].find_one({"_id": session_id}, session=session)
     assert seat is not None
     waiting = await (
-        rt.db[BOOKINGS]
+        uow.db[BOOKINGS]
         .find(
             {"session_id": session_id, "status": "waitlisted"},
             sort=[("queued_at", 1)],
@@ -248,76 +250,76 @@ async def pass_on_seats(rt: Runtime, session: Session, session_id: str, freed: i
         )
         .to_list()
     )
-    now = rt.clock.now()
+    now = uow.clock.now()
     expires = (
-        rules.offer_expiry(now, rt.settings.registration_offer_ttl_s, waiting[0]["starts_at"]) if waiting else None
+        rules.offer_expiry(now, uow.settings.registration_offer_ttl_s, waiting[0]["starts_at"]) if waiting else None
     )
     promotion = rules.promote_in_order(waiting if expires else [], seat["remaining"] + freed)
     for party in promotion.offered:
-        await rt.db[BOOKINGS].update_one(
+        await uow.db[BOOKINGS].update_one(
             {"_id": party["_id"], "status": "waitlisted"},
             {"$set": {"status": "offered", "offer_expires_at": expires, "offered_at": now}},
             session=session,
         )
         assert expires is not None
         data = BookingPromoted(booking_id=party["_id"], offer_expires_at=expires, **_facts(party))
-        await rt.events.emit(session, data, subject=f"booking/{party['_id']}")
-    await store.move_seats(rt.db, session, session_id, promotion.left - seat["remaining"])
+        await uow.events.emit(session, data, subject=f"booking/{party['_id']}")
+    await store.move_seats(uow.db, session, session_id, promotion.left - seat["remaining"])
 
 
-async def accept_offer(rt: Runtime, booking_id: str) -> dict[str, Any]:
+async def accept_offer(uow: UnitOfWork, booking_id: str) -> dict[str, Any]:
     """The promoted party takes its offer: the booking is confirmed."""
 
     async def txn(session: Session) -> dict[str, Any]:
-        doc = await rt.db[BOOKINGS].find_one({"_id": booking_id}, session=session)
+        doc = await uow.db[BOOKINGS].find_one({"_id": booking_id}, session=session)
         assert doc is not None
         if doc["status"] == "confirmed":
             return doc  # a retried accept
-        now = rt.clock.now()
+        now = uow.clock.now()
         rules.check_acceptable(doc, now)
-        await rt.db[BOOKINGS].update_one(
+        await uow.db[BOOKINGS].update_one(
             {"_id": booking_id, "status": "offered"},
             {"$set": {"status": "confirmed", "accepted_at": now}},
             session=session,
         )
         confirmed = {**doc, "status": "confirmed"}
-        await rt.events.emit(session, _confirmed(confirmed), subject=f"booking/{booking_id}")
+        await uow.events.emit(session, _confirmed(confirmed), subject=f"booking/{booking_id}")
         return confirmed
 
-    return await rt.commit(txn)
+    return await uow.commit(txn)
 
 
-async def expire_offers(rt: Runtime) -> int:
+async def expire_offers(uow: UnitOfWork) -> int:
     """Periodic job: offers past their time expire and their seats pass to the next in line.
 
     Safe on every replica at once: each expiry is a conditional status change in its own transaction.
     """
-    now = rt.clock.now()
-    due = await rt.db[BOOKINGS].find({"status": "offered", "offer_expires_at": {"$lte": now}}, limit=100).to_list()
+    now = uow.clock.now()
+    due = await uow.db[BOOKINGS].find({"status": "offered", "offer_expires_at": {"$lte": now}}, limit=100).to_list()
     expired = 0
     for doc in due:
 
         async def txn(session: Session, doc: dict[str, Any] = doc) -> bool:
-            current = await rt.db[BOOKINGS].find_one({"_id": doc["_id"], "status": "offered"}, session=session)
+            current = await uow.db[BOOKINGS].find_one({"_id": doc["_id"], "status": "offered"}, session=session)
             if current is None:  # accepted, cancelled or expired by another replica meanwhile
                 return False
-            await _end_booking(rt, session, current, "expired", {"expired_at": now})
+            await _end_booking(uow, session, current, "expired", {"expired_at": now})
             return True
 
-        expired += await rt.commit(txn)
+        expired += await uow.commit(txn)
     return expired
 
 
-async def reclaim_holds(rt: Runtime) -> int:
+async def reclaim_holds(uow: UnitOfWork) -> int:
     """Periodic job: seats held by a booking that never committed (its process died) go back; safe on every replica.
 
     A hold older than the timeout whose booking exists was committed and only lost its settle step.
     """
-    older_than = utcnow() - timedelta(seconds=rt.settings.registration_hold_timeout_s)
+    older_than = utcnow() - timedelta(seconds=uow.settings.registration_hold_timeout_s)
     returned = 0
-    for session_id, hold_id in await store.stale_holds(rt.db, older_than):
-        if await rt.db[BOOKINGS].count_documents({"_id": hold_id}):
-            await store.settle_hold(rt.db, session_id, hold_id)
+    for session_id, hold_id in await store.stale_holds(uow.db, older_than):
+        if await uow.db[BOOKINGS].count_documents({"_id": hold_id}):
+            await store.settle_hold(uow.db, session_id, hold_id)
         else:
-            returned += await store.give_back_seats(rt.db, session_id, hold_id)
+            returned += await store.give_back_seats(uow.db, session_id, hold_id)
     return returned

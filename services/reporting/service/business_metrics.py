@@ -9,7 +9,7 @@ from prometheus_client.registry import Collector
 from services.reporting import store
 from services.reporting.domain.projection import PROVINCE, city_scope
 from services.reporting.service import targets
-from shared.app import Runtime
+from shared.unit_of_work import UnitOfWork
 
 EXPORTED = (
     "planned",
@@ -40,12 +40,12 @@ class BusinessMetrics(Collector):
             registry.register(self)
             self._registries.add(id(registry))
 
-    async def refresh(self, rt: Runtime) -> None:
-        self.attach(rt.metrics.registry)
-        codes = [c.code for c in rt.programme.cities]
-        rows = await store.counters(rt.db, [PROVINCE, *(city_scope(c) for c in codes)])
+    async def refresh(self, uow: UnitOfWork) -> None:
+        self.attach(uow.metrics.registry)
+        codes = [c.code for c in uow.programme.cities]
+        rows = await store.counters(uow.db, [PROVINCE, *(city_scope(c) for c in codes)])
         self.by_city = {code: rows[city_scope(code)] for code in codes} | {"all": rows[PROVINCE]}
-        progress = await targets.progress_of(rt, await targets.all_targets(rt), rt.clock.now())
+        progress = await targets.progress_of(uow, await targets.all_targets(uow), uow.clock.now())
         self.targets = [(p["id"], p["ratio"], p["behind"]) for p in progress]
 
     def collect(self) -> Iterator[Metric]:

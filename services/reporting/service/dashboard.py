@@ -7,14 +7,14 @@ from services.reporting import store
 from services.reporting.domain.labels import TABLE_COUNTERS
 from services.reporting.domain.projection import PROVINCE, city_day_scope, city_scope, day_scope, zone_scope
 from services.reporting.service import summaries, targets
-from shared.app import Runtime
 from shared.auth import Principal
+from shared.unit_of_work import UnitOfWork
 
 CALENDAR_LIMIT = 500
 
 
-def programme_days(rt: Runtime) -> list[str]:
-    p = rt.programme
+def programme_days(uow: UnitOfWork) -> list[str]:
+    p = uow.programme
     return [(p.start + timedelta(days=i)).isoformat() for i in range((p.end - p.start).days + 1)]
 
 
@@ -22,33 +22,33 @@ def _pick(metrics: dict[str, int]) -> dict[str, int]:
     return {name: metrics.get(name, 0) for name in TABLE_COUNTERS}
 
 
-async def headline(rt: Runtime, now: datetime) -> dict[str, Any]:
+async def headline(uow: UnitOfWork, now: datetime) -> dict[str, Any]:
     """Province-wide numbers and the province-wide targets (what the public may see)."""
-    totals = (await store.counters(rt.db, [PROVINCE]))[PROVINCE]
-    shown = [t for t in await targets.all_targets(rt) if t.scope == PROVINCE]
+    totals = (await store.counters(uow.db, [PROVINCE]))[PROVINCE]
+    shown = [t for t in await targets.all_targets(uow) if t.scope == PROVINCE]
     return {
         "as_of": now,
-        "version": await store.feed_version(rt.db),
-        "target": rt.programme.targets.commissioner_visits,
+        "version": await store.feed_version(uow.db),
+        "target": uow.programme.targets.commissioner_visits,
         "totals": _pick(totals),
-        "targets": await targets.progress_of(rt, shown, now),
+        "targets": await targets.progress_of(uow, shown, now),
     }
 
 
-async def dashboard(rt: Runtime, principal: Principal, now: datetime) -> dict[str, Any]:
+async def dashboard(uow: UnitOfWork, principal: Principal, now: datetime) -> dict[str, Any]:
     """Everything the dashboard shows, limited to the cities the caller may see in detail."""
-    cities = [c for c in rt.programme.cities if principal.may_act_for_city(c.code)]
-    days = programme_days(rt)
-    zones = rt.programme.exhibition.zones
+    cities = [c for c in uow.programme.cities if principal.may_act_for_city(c.code)]
+    days = programme_days(uow)
+    zones = uow.programme.exhibition.zones
     scopes = [city_scope(c.code) for c in cities] + [day_scope(d) for d in days] + [zone_scope(z.id) for z in zones]
-    rows = await store.counters(rt.db, scopes)
-    quotas = await store.quotas(rt.db)
-    board = await summaries.board(rt, now, [a for a in summaries.cities(rt) if principal.may_act_for_city(a.code)])
-    units = await summaries.board(rt, now, [a for a in summaries.units(rt) if principal.may_act_for_unit(a.code)])
-    shown = [t for t in await targets.all_targets(rt) if targets.visible(principal, t.scope)]
+    rows = await store.counters(uow.db, scopes)
+    quotas = await store.quotas(uow.db)
+    board = await summaries.board(uow, now, [a for a in summaries.cities(uow) if principal.may_act_for_city(a.code)])
+    units = await summaries.board(uow, now, [a for a in summaries.units(uow) if principal.may_act_for_unit(a.code)])
+    shown = [t for t in await targets.all_targets(uow) if targets.visible(principal, t.scope)]
     return {
-        **await headline(rt, now),
-        "targets": await targets.progress_of(rt, shown, now),
+        **await headline(uow, now),
+        "targets": await targets.progress_of(uow, shown, now),
         "cities": [
             {"city_code": c.code, "name": c.name, "quota": quotas.get(c.code, c.visit_quota), "summary": b["status"]}
             | _pick(rows[city_scope(c.code)])
@@ -61,16 +61,16 @@ async def dashboard(rt: Runtime, principal: Principal, now: datetime) -> dict[st
             | _pick(rows[zone_scope(z.id)])
             for z in zones
         ],
-        "calendar": await calendar(rt, [c.code for c in cities]),
+        "calendar": await calendar(uow, [c.code for c in cities]),
         "deadlines": board + units,
     }
 
 
-async def city_days(rt: Runtime, principal: Principal) -> list[dict[str, Any]]:
+async def city_days(uow: UnitOfWork, principal: Principal) -> list[dict[str, Any]]:
     """Per city and programme day (cities × days small documents, whatever the number of events)."""
-    cities = [c for c in rt.programme.cities if principal.may_act_for_city(c.code)]
-    days = programme_days(rt)
-    rows = await store.counters(rt.db, [city_day_scope(c.code, d) for c in cities for d in days])
+    cities = [c for c in uow.programme.cities if principal.may_act_for_city(c.code)]
+    days = programme_days(uow)
+    rows = await store.counters(uow.db, [city_day_scope(c.code, d) for c in cities for d in days])
     return [
         {"city_code": c.code, "name": c.name, "date": d, **_pick(rows[city_day_scope(c.code, d)])}
         for c in cities
@@ -78,9 +78,9 @@ async def city_days(rt: Runtime, principal: Principal) -> list[dict[str, Any]]:
     ]
 
 
-async def calendar(rt: Runtime, city_codes: list[str]) -> list[dict[str, Any]]:
+async def calendar(uow: UnitOfWork, city_codes: list[str]) -> list[dict[str, Any]]:
     """The themed activities of these cities by date (bounded by the number of activities, not of events)."""
-    found = rt.db[store.ACTIVITIES].find(
+    found = uow.db[store.ACTIVITIES].find(
         {"city_code": {"$in": city_codes}}, sort=[("date", 1), ("_id", 1)], limit=CALENDAR_LIMIT
     )
     keep = ("city_code", "activity_type", "title", "date", "status", "participants")

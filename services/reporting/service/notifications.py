@@ -8,10 +8,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from services.reporting import store
-from shared.app import Runtime
 from shared.auth import Principal
 from shared.http import decode_cursor, encode_cursor
 from shared.rules import RuleViolation
+from shared.unit_of_work import UnitOfWork
 
 CLAIM_TIMEOUT = timedelta(minutes=2)  # a notice claimed this long ago by a replica that died is sent again
 BATCH = 20
@@ -26,7 +26,7 @@ def audiences_of(principal: Principal) -> list[str] | None:
     return [f"unit:{principal.org}"]
 
 
-async def feed(rt: Runtime, principal: Principal, cursor: str | None, limit: int) -> dict[str, Any]:
+async def feed(uow: UnitOfWork, principal: Principal, cursor: str | None, limit: int) -> dict[str, Any]:
     """The caller's notices, newest first."""
     audiences = audiences_of(principal)
     query: dict[str, Any] = {} if audiences is None else {"audience": {"$in": audiences}}
@@ -37,19 +37,19 @@ async def feed(rt: Runtime, principal: Principal, cursor: str | None, limit: int
         except (KeyError, ValueError) as exc:
             raise RuleViolation("invalid_cursor", "游标无效 / invalid cursor", "bad_request") from exc
         query["$or"] = [{"created_at": {"$lt": after}}, {"created_at": after, "_id": {"$lt": str(state.get("id"))}}]
-    docs = await rt.db[store.NOTIFICATIONS].find(query, sort=[("created_at", -1), ("_id", -1)], limit=limit).to_list()
+    docs = await uow.db[store.NOTIFICATIONS].find(query, sort=[("created_at", -1), ("_id", -1)], limit=limit).to_list()
     items = [{"id": d.pop("_id"), **d} for d in docs]
     nxt = encode_cursor({"t": docs[-1]["created_at"], "id": items[-1]["id"]}) if len(docs) == limit else None
     return {"items": items, "next_cursor": nxt}
 
 
-async def deliver(rt: Runtime) -> None:
+async def deliver(uow: UnitOfWork) -> None:
     """Periodic job: e-mail the pending notices to their audience's recipients."""
-    server = rt.settings.reporting_notify_smtp
+    server = uow.settings.reporting_notify_smtp
     if server is None:
         return
-    now = rt.clock.now()
-    notices = rt.db[store.NOTIFICATIONS]
+    now = uow.clock.now()
+    notices = uow.db[store.NOTIFICATIONS]
     due = {"$or": [{"delivery": "pending"}, {"delivery": "sending", "claimed_at": {"$lt": now - CLAIM_TIMEOUT}}]}
     for doc in await notices.find(due, limit=BATCH).to_list():
         claimed = await notices.update_one(
@@ -57,11 +57,11 @@ async def deliver(rt: Runtime) -> None:
         )
         if claimed.modified_count != 1:  # another replica has it
             continue
-        recipients = rt.settings.reporting_notify_recipients.get(doc["audience"], [])
+        recipients = uow.settings.reporting_notify_recipients.get(doc["audience"], [])
         if recipients:
-            await asyncio.to_thread(_send, server, rt.settings.reporting_notify_from, recipients, doc)
+            await asyncio.to_thread(_send, server, uow.settings.reporting_notify_from, recipients, doc)
         outcome = "sent" if recipients else "no_recipient"
-        await notices.update_one({"_id": doc["_id"]}, {"$set": {"delivery": outcome, "delivered_at": rt.clock.now()}})
+        await notices.update_one({"_id": doc["_id"]}, {"$set": {"delivery": outcome, "delivered_at": uow.clock.now()}})
 
 
 def _send(server: str, sender: str, recipients: list[str], doc: dict[str, Any]) -> None:

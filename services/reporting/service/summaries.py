@@ -11,11 +11,11 @@ from services.reporting import store
 from services.reporting.domain import deadlines
 from services.reporting.domain.deadlines import Deadline
 from services.reporting.domain.projection import PROVINCE, city_scope, unit_scope
-from shared.app import Runtime
 from shared.contracts.reporting import SummaryReminder
 from shared.http import require_match
 from shared.mongo import Document, Session
 from shared.rules import RuleViolation
+from shared.unit_of_work import UnitOfWork
 
 # the numbers a summary is pre-filled with, in the order they are printed
 VISIT_NUMBERS = ("planned", "completed", "households_reached", "consultations", "trainees", "books")
@@ -75,36 +75,36 @@ class Author:
 PROVINCIAL = Author("province", "", "全区")
 
 
-def cities(rt: Runtime) -> list[Author]:
-    return [Author("city", c.code, f"{c.name}市") for c in rt.programme.cities]
+def cities(uow: UnitOfWork) -> list[Author]:
+    return [Author("city", c.code, f"{c.name}市") for c in uow.programme.cities]
 
 
-def units(rt: Runtime) -> list[Author]:
-    return [Author("unit", u.code, u.name) for u in rt.programme.units]
+def units(uow: UnitOfWork) -> list[Author]:
+    return [Author("unit", u.code, u.name) for u in uow.programme.units]
 
 
 def is_unit(scope: str) -> bool:
     return scope.startswith("unit:")
 
 
-def deadline_for(rt: Runtime, scope: str) -> Deadline:
-    d = rt.programme.deadlines
+def deadline_for(uow: UnitOfWork, scope: str) -> Deadline:
+    d = uow.programme.deadlines
     if scope == PROVINCE:
         due = d.provincial_summary
     else:
         due = (d.unit_summary or d.city_summary) if is_unit(scope) else d.city_summary
-    return Deadline(due, rt.programme.timezone, d.lock_after_days, tuple(d.reminder_days))
+    return Deadline(due, uow.programme.timezone, d.lock_after_days, tuple(d.reminder_days))
 
 
 async def load(db: AsyncDatabase[Document], scope: str, session: Session | None = None) -> Document | None:
     return await db[store.SUMMARIES].find_one({"_id": scope}, session=session)
 
 
-async def view(rt: Runtime, scope: str, now: datetime) -> dict[str, Any]:
+async def view(uow: UnitOfWork, scope: str, now: datetime) -> dict[str, Any]:
     """The summary as its author sees it: numbers (frozen at submission, live before), narrative, status."""
-    doc = await load(rt.db, scope) or {}
-    deadline = deadline_for(rt, scope)
-    numbers = doc.get("numbers") or await live_numbers(rt.db, scope)
+    doc = await load(uow.db, scope) or {}
+    deadline = deadline_for(uow, scope)
+    numbers = doc.get("numbers") or await live_numbers(uow.db, scope)
     return {
         "scope": scope,
         "narrative": doc.get("narrative", ""),
@@ -125,13 +125,13 @@ async def live_numbers(db: AsyncDatabase[Document], scope: str) -> dict[str, int
     return {name: metrics.get(name, 0) for name in (UNIT_NUMBERS if is_unit(scope) else SUMMARY_NUMBERS)}
 
 
-async def edit(rt: Runtime, scope: str, now: datetime, if_match: str | None, narrative: str) -> None:
+async def edit(uow: UnitOfWork, scope: str, now: datetime, if_match: str | None, narrative: str) -> None:
     async def txn(session: Session) -> None:
-        doc = await load(rt.db, scope, session)
-        deadlines.check_editable(doc, deadline_for(rt, scope), now)
+        doc = await load(uow.db, scope, session)
+        deadlines.check_editable(doc, deadline_for(uow, scope), now)
         version = int((doc or {}).get("version", 0))
         require_match(if_match, version)
-        changed = await rt.db[store.SUMMARIES].update_one(
+        changed = await uow.db[store.SUMMARIES].update_one(
             {"_id": scope, "version": version} if doc else {"_id": scope},
             {"$set": {"narrative": narrative, "updated_at": now}, "$inc": {"version": 1}},
             upsert=doc is None,
@@ -140,31 +140,31 @@ async def edit(rt: Runtime, scope: str, now: datetime, if_match: str | None, nar
         if doc is not None and changed.modified_count == 0:
             raise RuleViolation("version_mismatch", "内容已被他人修改 / modified since you read it", "stale")
 
-    await rt.commit(txn)
+    await uow.commit(txn)
 
 
-async def add_picture(rt: Runtime, scope: str, now: datetime, picture_id: str) -> None:
+async def add_picture(uow: UnitOfWork, scope: str, now: datetime, picture_id: str) -> None:
     async def txn(session: Session) -> None:
-        deadlines.check_editable(await load(rt.db, scope, session), deadline_for(rt, scope), now)
-        await rt.db[store.SUMMARIES].update_one(
+        deadlines.check_editable(await load(uow.db, scope, session), deadline_for(uow, scope), now)
+        await uow.db[store.SUMMARIES].update_one(
             {"_id": scope},
             {"$addToSet": {"pictures": picture_id}, "$inc": {"version": 1}},
             upsert=True,
             session=session,
         )
 
-    await rt.commit(txn)
+    await uow.commit(txn)
 
 
-async def submit(rt: Runtime, scope: str, now: datetime, by: str, key: str | None) -> dict[str, Any]:
+async def submit(uow: UnitOfWork, scope: str, now: datetime, by: str, key: str | None) -> dict[str, Any]:
     """Submit once: the numbers are frozen as they are now; on time or late is decided by `now`."""
 
     async def txn(session: Session) -> dict[str, Any]:
-        deadline = deadline_for(rt, scope)
-        doc = await load(rt.db, scope, session)
+        deadline = deadline_for(uow, scope)
+        doc = await load(uow.db, scope, session)
         deadlines.check_submittable(doc, deadline, now)
-        numbers = await live_numbers(rt.db, scope)
-        await rt.db[store.SUMMARIES].update_one(
+        numbers = await live_numbers(uow.db, scope)
+        await uow.db[store.SUMMARIES].update_one(
             {"_id": scope},
             {"$set": {"submitted_at": now, "submitted_by": by, "numbers": numbers}, "$inc": {"version": 1}},
             upsert=True,
@@ -177,43 +177,43 @@ async def submit(rt: Runtime, scope: str, now: datetime, by: str, key: str | Non
             "submitted_at": now.isoformat(),
         }
 
-    return await rt.commit_once(key, {"scope": scope}, txn)
+    return await uow.commit_once(key, {"scope": scope}, txn)
 
 
-async def grant_exception(rt: Runtime, scope: str, until: datetime, by: str) -> None:
+async def grant_exception(uow: UnitOfWork, scope: str, until: datetime, by: str) -> None:
     async def txn(session: Session) -> None:
-        await rt.db[store.SUMMARIES].update_one(
+        await uow.db[store.SUMMARIES].update_one(
             {"_id": scope},
             {"$set": {"exception_until": until, "exception_by": by}, "$inc": {"version": 1}},
             upsert=True,
             session=session,
         )
 
-    await rt.commit(txn)
+    await uow.commit(txn)
 
 
-def all_scopes(rt: Runtime) -> list[str]:
-    return [a.scope for a in cities(rt) + units(rt)] + [PROVINCE]
+def all_scopes(uow: UnitOfWork) -> list[str]:
+    return [a.scope for a in cities(uow) + units(uow)] + [PROVINCE]
 
 
-async def compiled(rt: Runtime, now: datetime, authors: list[Author]) -> list[dict[str, Any]]:
+async def compiled(uow: UnitOfWork, now: datetime, authors: list[Author]) -> list[dict[str, Any]]:
     """Each author's summary as the provincial summary prints it (a placeholder for one not submitted)."""
     rows = []
     for author in authors:
-        row = await view(rt, author.scope, now)
+        row = await view(uow, author.scope, now)
         if row["submitted_at"] is None:
             row["narrative"] = f"（{author.name}总结未提交 / summary not submitted）"
         rows.append(author.row() | row)
     return rows
 
 
-async def board(rt: Runtime, now: datetime, authors: list[Author]) -> list[dict[str, Any]]:
+async def board(uow: UnitOfWork, now: datetime, authors: list[Author]) -> list[dict[str, Any]]:
     """One row per expected summary: due date, status, locked (one read of the small summaries collection)."""
     scopes = [a.scope for a in authors]
-    docs = {d["_id"]: d async for d in rt.db[store.SUMMARIES].find({"_id": {"$in": scopes}})}
+    docs = {d["_id"]: d async for d in uow.db[store.SUMMARIES].find({"_id": {"$in": scopes}})}
     rows = []
     for author in authors:
-        doc, deadline = docs.get(author.scope), deadline_for(rt, author.scope)
+        doc, deadline = docs.get(author.scope), deadline_for(uow, author.scope)
         rows.append(
             author.row()
             | {
@@ -226,20 +226,20 @@ async def board(rt: Runtime, now: datetime, authors: list[Author]) -> list[dict[
     return rows
 
 
-async def send_reminders(rt: Runtime, now: datetime) -> int:
+async def send_reminders(uow: UnitOfWork, now: datetime) -> int:
     """Record and announce each reminder that is due (once per summary and day count); how many were sent."""
     sent = 0
-    for scope in all_scopes(rt):
-        deadline = deadline_for(rt, scope)
-        days = deadlines.reminder_due(await load(rt.db, scope), deadline, now)
-        if days is not None and await _remind(rt, scope, deadline, days):
+    for scope in all_scopes(uow):
+        deadline = deadline_for(uow, scope)
+        days = deadlines.reminder_due(await load(uow.db, scope), deadline, now)
+        if days is not None and await _remind(uow, scope, deadline, days):
             sent += 1
     return sent
 
 
-async def _remind(rt: Runtime, scope: str, deadline: Deadline, days: int) -> bool:
+async def _remind(uow: UnitOfWork, scope: str, deadline: Deadline, days: int) -> bool:
     async def txn(session: Session) -> bool:
-        summaries = rt.db[store.SUMMARIES]
+        summaries = uow.db[store.SUMMARIES]
         await summaries.update_one({"_id": scope}, {"$setOnInsert": {"version": 0}}, upsert=True, session=session)
         marked = await summaries.update_one(
             {"_id": scope, "reminders": {"$ne": days}}, {"$addToSet": {"reminders": days}}, session=session
@@ -247,7 +247,7 @@ async def _remind(rt: Runtime, scope: str, deadline: Deadline, days: int) -> boo
         if marked.modified_count == 0:  # another replica sent it
             return False
         data = SummaryReminder(summary_id=scope, scope=scope, deadline=deadline.due, days_left=days)
-        await rt.events.emit(session, data, subject=f"summary/{scope}")
+        await uow.events.emit(session, data, subject=f"summary/{scope}")
         return True
 
-    return await rt.commit(txn)
+    return await uow.commit(txn)

@@ -10,13 +10,13 @@ from services.reporting.domain.entities import is_scope
 from services.reporting.domain.labels import LABELS, is_counter
 from services.reporting.domain.pace import Target, progress
 from services.reporting.domain.projection import PROVINCE, city_scope, zone_scope
-from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.registration import ActivityType
 from shared.contracts.reporting import TargetBehindPace
 from shared.mongo import Session
 from shared.programme import Programme, TargetSpec
 from shared.rules import RuleViolation
+from shared.unit_of_work import UnitOfWork
 
 
 def programme_targets(p: Programme, quotas: Mapping[str, int] | None = None) -> list[Target]:
@@ -46,19 +46,19 @@ def visible(principal: Principal, scope: str) -> bool:
     return principal.role == "admin" or not scope.startswith("city:") or scope == city_scope(principal.city or "")
 
 
-async def all_targets(rt: Runtime) -> list[Target]:
-    added = [from_spec(d["spec"], rt.programme.start, "admin") async for d in rt.db[store.TARGETS].find({})]
-    return programme_targets(rt.programme, await store.quotas(rt.db)) + added
+async def all_targets(uow: UnitOfWork) -> list[Target]:
+    added = [from_spec(d["spec"], uow.programme.start, "admin") async for d in uow.db[store.TARGETS].find({})]
+    return programme_targets(uow.programme, await store.quotas(uow.db)) + added
 
 
-def local_day(rt: Runtime, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(rt.programme.timezone)).date()
+def local_day(uow: UnitOfWork, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(uow.programme.timezone)).date()
 
 
-async def progress_of(rt: Runtime, targets: list[Target], now: datetime) -> list[dict[str, Any]]:
+async def progress_of(uow: UnitOfWork, targets: list[Target], now: datetime) -> list[dict[str, Any]]:
     """Each target's progress, from the counters of its scope (one read for all scopes)."""
-    rows = await store.counters(rt.db, sorted({t.scope for t in targets}))
-    day = local_day(rt, now)
+    rows = await store.counters(uow.db, sorted({t.scope for t in targets}))
+    day = local_day(uow, now)
     return [
         progress(t, rows[t.scope].get(t.metric, 0), day) | {"label": LABELS.get(t.metric, t.metric)} for t in targets
     ]
@@ -74,31 +74,31 @@ def check_spec(p: Programme, spec: TargetSpec) -> None:
         raise RuleViolation("unknown_scope", f"未知范围 / unknown scope: {spec.scope}", kind="invalid")
 
 
-async def save_target(rt: Runtime, spec: TargetSpec) -> None:
-    check_spec(rt.programme, spec)
+async def save_target(uow: UnitOfWork, spec: TargetSpec) -> None:
+    check_spec(uow.programme, spec)
 
     async def txn(session: Session) -> None:
         doc = {"_id": spec.id, "spec": spec.model_dump(mode="json")}
-        await rt.db[store.TARGETS].replace_one({"_id": spec.id}, doc, upsert=True, session=session)
+        await uow.db[store.TARGETS].replace_one({"_id": spec.id}, doc, upsert=True, session=session)
 
-    await rt.commit(txn)
+    await uow.commit(txn)
 
 
-async def announce_behind_pace(rt: Runtime, now: datetime) -> int:
+async def announce_behind_pace(uow: UnitOfWork, now: datetime) -> int:
     """Send reporting.target.behind_pace.v1 for each target that fell behind since the last check."""
-    known = {d["_id"]: d.get("behind") async for d in rt.db[store.TARGET_STATE].find({})}
+    known = {d["_id"]: d.get("behind") async for d in uow.db[store.TARGET_STATE].find({})}
     sent = 0
-    for row in await progress_of(rt, await all_targets(rt), now):
-        if now.date() > max(row["due"], rt.programme.end):  # over with the week: nobody is nagged any more
+    for row in await progress_of(uow, await all_targets(uow), now):
+        if now.date() > max(row["due"], uow.programme.end):  # over with the week: nobody is nagged any more
             continue
-        if known.get(row["id"]) != row["behind"] and await _flip(rt, row, now):
+        if known.get(row["id"]) != row["behind"] and await _flip(uow, row, now):
             sent += 1
     return sent
 
 
-async def _flip(rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
+async def _flip(uow: UnitOfWork, row: dict[str, Any], now: datetime) -> bool:
     async def txn(session: Session) -> bool:
-        states = rt.db[store.TARGET_STATE]
+        states = uow.db[store.TARGET_STATE]
         await states.update_one({"_id": row["id"]}, {"$setOnInsert": {"behind": False}}, upsert=True, session=session)
         changed = await states.update_one(
             {"_id": row["id"], "behind": not row["behind"]}, {"$set": {"behind": row["behind"]}}, session=session
@@ -115,7 +115,7 @@ async def _flip(rt: Runtime, row: dict[str, Any], now: datetime) -> bool:
             due=row["due"],
             as_of=now,
         )
-        await rt.events.emit(session, data, subject=f"target/{data.target_id}")
+        await uow.events.emit(session, data, subject=f"target/{data.target_id}")
         return True
 
-    return await rt.commit(txn)
+    return await uow.commit(txn)

@@ -6,39 +6,39 @@ from services.volunteers.domain import events
 from services.volunteers.domain import field as rules
 from services.volunteers.service.views import check_city, not_found
 from services.volunteers.store import ASSIGNMENTS, FLAGS, QUOTAS
-from shared.app import Runtime
 from shared.auth import Principal
 from shared.contracts.volunteers import QuotaChanged
 from shared.http import lost_update
 from shared.mongo import Session
 from shared.rules import RuleViolation
+from shared.unit_of_work import UnitOfWork
 
 STATUSES = ("planned", "accepted", "declined", "checked_in", "completed", "missed", "cancelled")
 
 
-async def quotas(rt: Runtime) -> dict[str, int]:
+async def quotas(uow: UnitOfWork) -> dict[str, int]:
     """Each city's quota: the programme's split, overridden by what admin set."""
-    overrides = {d["_id"]: int(d["quota"]) async for d in rt.db[QUOTAS].find({})}
-    return {c.code: overrides.get(c.code, c.visit_quota) for c in rt.programme.cities}
+    overrides = {d["_id"]: int(d["quota"]) async for d in uow.db[QUOTAS].find({})}
+    return {c.code: overrides.get(c.code, c.visit_quota) for c in uow.programme.cities}
 
 
-async def set_quota(rt: Runtime, city_code: str, quota: int) -> dict[str, int]:
-    if rt.programme.city(city_code) is None:
+async def set_quota(uow: UnitOfWork, city_code: str, quota: int) -> dict[str, int]:
+    if uow.programme.city(city_code) is None:
         raise RuleViolation("city_not_found", "未知的城市 / unknown city", "not_found")
-    now = rt.clock.now()
+    now = uow.clock.now()
 
     async def txn(session: Session) -> None:
-        await rt.db[QUOTAS].update_one(
+        await uow.db[QUOTAS].update_one(
             {"_id": city_code}, {"$set": {"quota": quota, "updated_at": now}}, upsert=True, session=session
         )
         changed = QuotaChanged(city_code=city_code, quota=quota, changed_at=now)
-        await rt.events.emit(session, changed, subject=f"quota/{city_code}")
+        await uow.events.emit(session, changed, subject=f"quota/{city_code}")
 
-    await rt.commit(txn)
-    return await quotas(rt)
+    await uow.commit(txn)
+    return await quotas(uow)
 
 
-async def progress(rt: Runtime, actor: Principal) -> dict[str, Any]:
+async def progress(uow: UnitOfWork, actor: Principal) -> dict[str, Any]:
     """Per city in scope: quota, visits by status, and the report totals of completed visits."""
     match = {} if actor.role == "admin" else {"city_code": actor.city}
     pipeline: list[dict[str, Any]] = [
@@ -55,13 +55,13 @@ async def progress(rt: Runtime, actor: Principal) -> dict[str, Any]:
     ]
     rows: dict[str, dict[str, int]] = {}
     totals: dict[str, dict[str, int]] = {}
-    async for g in await rt.db[ASSIGNMENTS].aggregate(pipeline):
+    async for g in await uow.db[ASSIGNMENTS].aggregate(pipeline):
         city, status = g["_id"]["city"], g["_id"]["status"]
         rows.setdefault(city, dict.fromkeys(STATUSES, 0))[status] = g["count"]
         if status == "completed":
             totals[city] = {k: g[k] for k in ("households_reached", "books", "trainees")}
     cities = []
-    for code, quota in (await quotas(rt)).items():
+    for code, quota in (await quotas(uow)).items():
         if not actor.may_act_for_city(code):
             continue
         by_status = rows.get(code, dict.fromkeys(STATUSES, 0))
@@ -82,7 +82,7 @@ async def progress(rt: Runtime, actor: Principal) -> dict[str, Any]:
 
 
 async def list_flags(
-    rt: Runtime,
+    uow: UnitOfWork,
     actor: Principal,
     city_code: str | None,
     resolved: bool,
@@ -99,38 +99,40 @@ async def list_flags(
     query = {**scope, **({"flag": kind} if kind else {})}
     if after is not None:
         query["_id"] = {"$gt": after}
-    page = await rt.db[FLAGS].find(query, sort=[("_id", 1)], limit=limit).to_list()
-    grouped = rt.db[FLAGS].aggregate([{"$match": scope}, {"$group": {"_id": "$flag", "n": {"$sum": 1}}}])
+    page = await uow.db[FLAGS].find(query, sort=[("_id", 1)], limit=limit).to_list()
+    grouped = uow.db[FLAGS].aggregate([{"$match": scope}, {"$group": {"_id": "$flag", "n": {"$sum": 1}}}])
     return page, {row["_id"]: int(row["n"]) async for row in await grouped}
 
 
-async def resolve_flag(rt: Runtime, flag_id: str, note: str, apply_report: bool, actor: Principal) -> dict[str, Any]:
+async def resolve_flag(
+    uow: UnitOfWork, flag_id: str, note: str, apply_report: bool, actor: Principal
+) -> dict[str, Any]:
     """Close a flag; for a conflict, `apply_report` makes the conflicting report the current one (a new version)."""
 
     async def txn(session: Session) -> dict[str, Any]:
-        flag = await rt.db[FLAGS].find_one({"_id": flag_id}, session=session)
+        flag = await uow.db[FLAGS].find_one({"_id": flag_id}, session=session)
         if flag is None or not actor.may_act_for_city(flag["city_code"]):
             raise not_found("flag")
         if flag["resolved"]:
             return flag
         if apply_report:
-            await _apply_conflicting_report(rt, session, flag)
-        changes = {"resolved": True, "resolution": note, "resolved_by": actor.sub, "resolved_at": rt.clock.now()}
-        await rt.db[FLAGS].update_one({"_id": flag_id}, {"$set": changes}, session=session)
+            await _apply_conflicting_report(uow, session, flag)
+        changes = {"resolved": True, "resolution": note, "resolved_by": actor.sub, "resolved_at": uow.clock.now()}
+        await uow.db[FLAGS].update_one({"_id": flag_id}, {"$set": changes}, session=session)
         return {**flag, **changes}
 
-    return await rt.commit(txn)
+    return await uow.commit(txn)
 
 
-async def _apply_conflicting_report(rt: Runtime, session: Session, flag: dict[str, Any]) -> None:
-    doc = await rt.db[ASSIGNMENTS].find_one({"_id": flag["assignment_id"]}, session=session)
+async def _apply_conflicting_report(uow: UnitOfWork, session: Session, flag: dict[str, Any]) -> None:
+    doc = await uow.db[ASSIGNMENTS].find_one({"_id": flag["assignment_id"]}, session=session)
     conflict = next((c for c in (doc or {}).get("conflicts", []) if c["op_id"] == flag.get("op_id")), None)
     if doc is None or conflict is None or doc["status"] != "completed":
         raise RuleViolation("nothing_to_apply", "该标记没有可采用的报告 / no conflicting report to apply")
     new = {**doc, "report_history": list(doc["report_history"])}
     rules.set_report(new, conflict["report"])
-    new.update(version=doc["version"] + 1, updated_at=rt.clock.now())
-    done = await rt.db[ASSIGNMENTS].replace_one({"_id": doc["_id"], "version": doc["version"]}, new, session=session)
+    new.update(version=doc["version"] + 1, updated_at=uow.clock.now())
+    done = await uow.db[ASSIGNMENTS].replace_one({"_id": doc["_id"], "version": doc["version"]}, new, session=session)
     if done.modified_count != 1:  # the visit changed since it was read: no "completed" event for a report not stored
         raise lost_update(None)
-    await rt.events.emit(session, events.visit_completed(new), subject=events.subject(new))
+    await uow.events.emit(session, events.visit_completed(new), subject=events.subject(new))

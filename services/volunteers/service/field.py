@@ -14,13 +14,13 @@ from services.volunteers.domain import field as rules
 from services.volunteers.service.dispatch import hold_day, release_day
 from services.volunteers.service.views import assignment_view, household_view, not_found, village_view
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, FLAGS, HOUSEHOLDS, SYNC_OPS, VILLAGES
-from shared.app import Runtime
 from shared.auth import Principal
 from shared.http import lost_update, require_match
 from shared.idempotency import request_fingerprint
 from shared.mongo import Session
 from shared.problems import bounded_errors
 from shared.rules import Kind, RuleViolation
+from shared.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -52,18 +52,18 @@ def _rejected(raw: RawOperation, code: str, message: str, **extra: Any) -> dict[
 class FieldSession:
     """Applies one caller's operations inside one transaction."""
 
-    def __init__(self, rt: Runtime, session: Session, actor: Principal) -> None:
-        self.rt = rt
+    def __init__(self, uow: UnitOfWork, session: Session, actor: Principal) -> None:
+        self.uow = uow
         self.session = session
         self.actor = actor
-        self.now = rt.clock.now()
+        self.now = uow.clock.now()
         self.docs: dict[str, dict[str, Any]] = {}
         self.villages: dict[str, dict[str, Any]] = {}
         self.late: list[tuple[dict[str, Any], int, str]] = []  # (visit, hours late, op_id) of this batch
 
     async def preload(self, assignment_ids: list[str]) -> None:
         """Read the caller's assignments the operations name, and their villages, in two queries."""
-        db, session = self.rt.db, self.session
+        db, session = self.uow.db, self.session
         mine = {"_id": {"$in": assignment_ids}, "commissioner_id": self.actor.sub}
         self.docs = {d["_id"]: d async for d in db[ASSIGNMENTS].find(mine, session=session)}
         codes = list({d["village_code"] for d in self.docs.values()})
@@ -105,7 +105,7 @@ class FieldSession:
 
     def _context(self, doc: dict[str, Any]) -> rules.FieldContext:
         village = self.villages.get(doc["village_code"])
-        s = self.rt.settings
+        s = self.uow.settings
         return rules.FieldContext(
             now=self.now,
             village_location=(village["lat"], village["lon"]) if village else None,
@@ -117,25 +117,25 @@ class FieldSession:
     async def _adjust_day(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         held, holds = old["status"] in dispatch_rules.HOLDS_DAY, new["status"] in dispatch_rules.HOLDS_DAY
         if held and not holds:
-            await release_day(self.rt, self.session, old["commissioner_id"], old["visit_date"])
+            await release_day(self.uow, self.session, old["commissioner_id"], old["visit_date"])
         elif holds and not held:
-            commissioner = await self.rt.db[COMMISSIONERS].find_one(
+            commissioner = await self.uow.db[COMMISSIONERS].find_one(
                 {"_id": old["commissioner_id"]}, session=self.session
             )
             if commissioner is not None:  # re-accepting must fit the day; a visit that happened just counts
                 enforce = new["status"] == "accepted"
-                await hold_day(self.rt, self.session, commissioner, old["visit_date"], enforce)
+                await hold_day(self.uow, self.session, commissioner, old["visit_date"], enforce)
 
     async def _store(self, old: dict[str, Any], outcome: rules.Outcome, op_id: str) -> None:
         assert outcome.doc is not None
         new = outcome.doc
-        done = await self.rt.db[ASSIGNMENTS].replace_one(
+        done = await self.uow.db[ASSIGNMENTS].replace_one(
             {"_id": old["_id"], "version": old["version"]}, new, session=self.session
         )
         if done.modified_count != 1:  # changed since it was read: its events must not go out for a write that missed
             raise lost_update(None)
         for data in outcome.events:
-            await self.rt.events.emit(self.session, data, subject=events.subject(new))
+            await self.uow.events.emit(self.session, data, subject=events.subject(new))
         for flag, detail in outcome.flags:
             await self._raise_flag(new, flag, detail, op_id)
 
@@ -149,7 +149,7 @@ class FieldSession:
         await self._raise_flag(doc, "late_sync", detail, op_id)
 
     async def _raise_flag(self, doc: dict[str, Any], flag: str, detail: str, op_id: str) -> None:
-        await self.rt.db[FLAGS].insert_one(
+        await self.uow.db[FLAGS].insert_one(
             {
                 "_id": str(uuid.uuid4()),
                 "op_id": op_id,
@@ -163,7 +163,7 @@ class FieldSession:
             },
             session=self.session,
         )
-        await self.rt.events.emit(self.session, events.visit_flagged(doc, flag, detail), subject=events.subject(doc))
+        await self.uow.events.emit(self.session, events.visit_flagged(doc, flag, detail), subject=events.subject(doc))
 
 
 def _summary(doc: dict[str, Any]) -> dict[str, Any]:
@@ -175,13 +175,13 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def sync_batch(rt: Runtime, actor: Principal, ops: list[RawOperation]) -> list[dict[str, Any]]:
+async def sync_batch(uow: UnitOfWork, actor: Principal, ops: list[RawOperation]) -> list[dict[str, Any]]:
     """Apply `ops` in order, each exactly once: a replayed operation returns its first result."""
 
     async def txn(session: Session) -> list[dict[str, Any]]:
-        field = FieldSession(rt, session, actor)
+        field = FieldSession(uow, session, actor)
         keys = [f"{actor.sub}:{op.op_id}" for op in ops]
-        prior = {d["_id"]: d async for d in rt.db[SYNC_OPS].find({"_id": {"$in": keys}}, session=session)}
+        prior = {d["_id"]: d async for d in uow.db[SYNC_OPS].find({"_id": {"$in": keys}}, session=session)}
         await field.preload(list({op.assignment_id for op, key in zip(ops, keys, strict=True) if key not in prior}))
         results, records = [], []
         for key, op in zip(keys, ops, strict=True):
@@ -195,13 +195,13 @@ async def sync_batch(rt: Runtime, actor: Principal, ops: list[RawOperation]) -> 
             results.append(result)
         await field.finish()
         if records:
-            await rt.db[SYNC_OPS].insert_many(records, session=session)
+            await uow.db[SYNC_OPS].insert_many(records, session=session)
         return results
 
     try:
-        return await rt.commit(txn)
+        return await uow.commit(txn)
     except DuplicateKeyError:  # the same batch, resent, committed first: now every operation replays
-        return await rt.commit(txn)
+        return await uow.commit(txn)
 
 
 def _replayed(op: RawOperation, prior: dict[str, Any], fingerprint: str) -> dict[str, Any]:
@@ -214,13 +214,13 @@ SYNC_GRACE = timedelta(seconds=30)  # a transaction may commit this long after t
 SYNC_PAGE = 200
 
 
-async def changes_since(rt: Runtime, actor: Principal, state: dict[str, Any] | None) -> dict[str, Any]:
+async def changes_since(uow: UnitOfWork, actor: Principal, state: dict[str, Any] | None) -> dict[str, Any]:
     """Everything about the caller's visits changed since the cursor, with what the visit needs offline."""
-    started = rt.clock.now()
+    started = uow.clock.now()
     query: dict[str, Any] = {"$or": [{"commissioner_id": actor.sub}, {"previous_commissioner_ids": actor.sub}]}
     if state is not None:
-        query = {"$and": [query, _cursor_filter(rt, state, started)]}
-    docs = await rt.db[ASSIGNMENTS].find(query, sort=[("updated_at", 1), ("_id", 1)], limit=SYNC_PAGE + 1).to_list()
+        query = {"$and": [query, _cursor_filter(uow, state, started)]}
+    docs = await uow.db[ASSIGNMENTS].find(query, sort=[("updated_at", 1), ("_id", 1)], limit=SYNC_PAGE + 1).to_list()
     more = len(docs) > SYNC_PAGE
     docs = docs[:SYNC_PAGE]
     live = [d for d in docs if d["commissioner_id"] == actor.sub and d["status"] != "cancelled"]
@@ -231,7 +231,7 @@ async def changes_since(rt: Runtime, actor: Principal, state: dict[str, Any] | N
     else:
         cursor = {"since": (started - SYNC_GRACE).isoformat()}
     return {
-        "assignments": await _with_reference(rt, live),
+        "assignments": await _with_reference(uow, live),
         "tombstones": [{"id": d["_id"], "status": d["status"], "version": d["version"]} for d in gone],
         "cursor": cursor,
         "has_more": more,
@@ -242,26 +242,26 @@ def _since(state: dict[str, Any] | None, started: datetime) -> str:
     return str(state["since"]) if state and "since" in state else (started - SYNC_GRACE).isoformat()
 
 
-def _cursor_filter(rt: Runtime, state: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _cursor_filter(uow: UnitOfWork, state: dict[str, Any], now: datetime) -> dict[str, Any]:
     try:
         since = datetime.fromisoformat(str(state["since"]))
         after = datetime.fromisoformat(str(state["after_t"])) if "after_t" in state else None
     except (KeyError, ValueError) as exc:
         raise RuleViolation("invalid_cursor", "游标无效 / invalid cursor", "bad_request") from exc
-    if now - since > timedelta(days=rt.settings.volunteers_sync_cursor_max_age_days):
+    if now - since > timedelta(days=uow.settings.volunteers_sync_cursor_max_age_days):
         raise RuleViolation("cursor_expired", "游标已过期，请全量同步 / cursor too old: resync from scratch", "gone")
     if after is None:
         return {"updated_at": {"$gte": since}}
     return {"$or": [{"updated_at": {"$gt": after}}, {"updated_at": after, "_id": {"$gt": state.get("after_id", "")}}]}
 
 
-async def _with_reference(rt: Runtime, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _with_reference(uow: UnitOfWork, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     villages = {
         d["_id"]: village_view(d)
-        async for d in rt.db[VILLAGES].find({"_id": {"$in": [a["village_code"] for a in docs]}})
+        async for d in uow.db[VILLAGES].find({"_id": {"$in": [a["village_code"] for a in docs]}})
     }
     wanted = [h for a in docs for h in a["household_ids"]]
-    households = {d["_id"]: household_view(d) async for d in rt.db[HOUSEHOLDS].find({"_id": {"$in": wanted}})}
+    households = {d["_id"]: household_view(d) async for d in uow.db[HOUSEHOLDS].find({"_id": {"$in": wanted}})}
     return [
         {
             **assignment_view(a),
@@ -280,14 +280,14 @@ REJECTION_KIND: dict[str, Kind] = {
 
 
 async def single_operation(
-    rt: Runtime, actor: Principal, raw: RawOperation, key: str | None, if_match: str | None = None
+    uow: UnitOfWork, actor: Principal, raw: RawOperation, key: str | None, if_match: str | None = None
 ) -> dict[str, Any]:
     """One operation over HTTP: a rejection or conflict is an error response (the phone is online to see it)."""
 
     async def txn(session: Session) -> dict[str, Any]:
         op = raw
         if raw.type == "edit_report":
-            doc = await rt.db[ASSIGNMENTS].find_one(
+            doc = await uow.db[ASSIGNMENTS].find_one(
                 {"_id": raw.assignment_id, "commissioner_id": actor.sub}, session=session
             )
             if doc is None:
@@ -300,7 +300,7 @@ async def single_operation(
                 raw.device_time,
                 {"base_version": doc["report_version"], "report": raw.payload},
             )
-        field = FieldSession(rt, session, actor)
+        field = FieldSession(uow, session, actor)
         result = await field.apply(op)
         await field.finish()
         if result["status"] == "rejected":
@@ -310,10 +310,10 @@ async def single_operation(
             raise RuleViolation(
                 "already_completed", "该走访已有报告，修改请带 If-Match / edit the report with If-Match"
             )
-        doc = await rt.db[ASSIGNMENTS].find_one({"_id": raw.assignment_id}, session=session)
+        doc = await uow.db[ASSIGNMENTS].find_one({"_id": raw.assignment_id}, session=session)
         assert doc is not None
         return assignment_view(doc)
 
     scoped = f"{actor.sub}:{raw.type}:{raw.assignment_id}:{key}" if key else None
     body = {"payload": raw.payload, "if_match": if_match}
-    return await rt.commit_once(scoped, body, txn)
+    return await uow.commit_once(scoped, body, txn)

@@ -8,42 +8,42 @@ from services.volunteers.domain import assignments as rules
 from services.volunteers.domain import events
 from services.volunteers.service.dispatch import release_day
 from services.volunteers.store import ASSIGNMENTS
-from shared.app import Job, Runtime
 from shared.mongo import Session
 from shared.settings import Settings
+from shared.unit_of_work import Job, UnitOfWork
 
 BATCH = 200
 
 
-async def mark_missed(rt: Runtime) -> int:
+async def mark_missed(uow: UnitOfWork) -> int:
     """Mark overdue visits missed, each in its own transaction guarded by its version; how many were marked."""
-    today = rt.clock.now().astimezone(ZoneInfo(rt.programme.timezone)).date()
-    last_day = (today - timedelta(days=rt.settings.volunteers_missed_grace_days + 1)).isoformat()
+    today = uow.clock.now().astimezone(ZoneInfo(uow.programme.timezone)).date()
+    last_day = (today - timedelta(days=uow.settings.volunteers_missed_grace_days + 1)).isoformat()
     query = {"status": {"$in": ["planned", "accepted"]}, "visit_date": {"$lte": last_day}}
     marked = 0
-    for doc in await rt.db[ASSIGNMENTS].find(query, limit=BATCH).to_list():
-        if rules.overdue(doc, today, rt.settings.volunteers_missed_grace_days) and await rt.commit(_marker(rt, doc)):
+    for doc in await uow.db[ASSIGNMENTS].find(query, limit=BATCH).to_list():
+        if rules.overdue(doc, today, uow.settings.volunteers_missed_grace_days) and await uow.commit(_marker(uow, doc)):
             marked += 1
     return marked
 
 
-def _marker(rt: Runtime, doc: dict[str, Any]) -> Any:
+def _marker(uow: UnitOfWork, doc: dict[str, Any]) -> Any:
     async def txn(session: Session) -> bool:
-        new = {**doc, "status": "missed", "version": doc["version"] + 1, "updated_at": rt.clock.now()}
-        done = await rt.db[ASSIGNMENTS].replace_one(
+        new = {**doc, "status": "missed", "version": doc["version"] + 1, "updated_at": uow.clock.now()}
+        done = await uow.db[ASSIGNMENTS].replace_one(
             {"_id": doc["_id"], "version": doc["version"]}, new, session=session
         )
         if not done.modified_count:  # the phone synced meanwhile
             return False
-        await release_day(rt, session, doc["commissioner_id"], doc["visit_date"])
-        await rt.events.emit(session, events.visit_missed(new), subject=events.subject(new))
+        await release_day(uow, session, doc["commissioner_id"], doc["visit_date"])
+        await uow.events.emit(session, events.visit_missed(new), subject=events.subject(new))
         return True
 
     return txn
 
 
-async def _job(rt: Runtime) -> None:
-    await mark_missed(rt)
+async def _job(uow: UnitOfWork) -> None:
+    await mark_missed(uow)
 
 
 def jobs(settings: Settings) -> dict[str, tuple[float, Job]]:

@@ -9,14 +9,14 @@ from services.volunteers.domain.planner import propose
 from services.volunteers.service.coordination import quotas
 from services.volunteers.service.dispatch import check_known_city, create_many
 from services.volunteers.store import ASSIGNMENTS, COMMISSIONERS, DAY_LOADS, HOUSEHOLDS, VILLAGES
-from shared.app import Runtime
 from shared.auth import Principal
+from shared.unit_of_work import UnitOfWork
 
 
-async def preview(rt: Runtime, actor: Principal, city_code: str) -> dict[str, Any]:
+async def preview(uow: UnitOfWork, actor: Principal, city_code: str) -> dict[str, Any]:
     """What the planner would add to fill the city's quota (nothing is written)."""
-    check_known_city(rt, actor, city_code)
-    db = rt.db
+    check_known_city(uow, actor, city_code)
+    db = uow.db
     commissioners = await db[COMMISSIONERS].find({"city_code": city_code}).to_list()
     villages = await db[VILLAGES].find({"city_code": city_code}).to_list()
     households: dict[str, list[dict[str, Any]]] = {}
@@ -28,7 +28,7 @@ async def preview(rt: Runtime, actor: Principal, city_code: str) -> dict[str, An
     visited: Counter[str] = Counter()
     async for a in db[ASSIGNMENTS].find(live, {"village_code": 1}):
         visited[a["village_code"]] += 1
-    quota = (await quotas(rt))[city_code]
+    quota = (await quotas(uow))[city_code]
     wanted = max(0, quota - sum(visited.values()))
     proposals = propose(commissioners, villages, households, loads, dict(visited), wanted)
     return {
@@ -40,6 +40,6 @@ async def preview(rt: Runtime, actor: Principal, city_code: str) -> dict[str, An
     }
 
 
-async def commit(rt: Runtime, actor: Principal, cmds: list[rules.NewAssignment], key: str | None) -> dict[str, Any]:
+async def commit(uow: UnitOfWork, actor: Principal, cmds: list[rules.NewAssignment], key: str | None) -> dict[str, Any]:
     """Create the chosen proposals, all or none (every dispatch rule checked again)."""
-    return await create_many(rt, cmds, actor, key)
+    return await create_many(uow, cmds, actor, key)

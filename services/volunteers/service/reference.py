@@ -19,11 +19,11 @@ from services.volunteers.domain.reference import (
 )
 from services.volunteers.service.views import not_found
 from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, IMPORTS, VILLAGES
-from shared.app import Runtime
 from shared.auth import Principal
 from shared.problems import MAX_ERRORS_SHOWN, bounded_errors
 from shared.rules import RuleViolation
 from shared.tabular import read_rows, validate_rows
+from shared.unit_of_work import UnitOfWork
 
 CHUNK = 500
 
@@ -46,15 +46,15 @@ KINDS = {
 
 
 async def import_file(
-    rt: Runtime, kind: Kind, filename: str, content: bytes, actor: Principal, import_id: str | None
+    uow: UnitOfWork, kind: Kind, filename: str, content: bytes, actor: Principal, import_id: str | None
 ) -> dict[str, Any]:
     """Validate the whole file (errors per line and field, nothing written), then upsert it in chunks."""
     rows = read_rows(filename, content)
     models, errors = validate_rows(rows, kind.model)
     if not errors:
         numbered = list(zip([line for line, _ in rows], models, strict=True))
-        await check_stored_scope(rt, kind, numbered, actor)
-        errors = await _cross_checks(rt, kind, numbered, actor)
+        await check_stored_scope(uow, kind, numbered, actor)
+        errors = await _cross_checks(uow, kind, numbered, actor)
     if errors:
         raise RuleViolation(
             "import_invalid",
@@ -62,22 +62,24 @@ async def import_file(
             "invalid",
             **bounded_errors(errors, "code"),
         )
-    return await _upsert(rt, kind, [kind.to_doc(m) for m in models], import_id or str(uuid.uuid4()), actor)
+    return await _upsert(uow, kind, [kind.to_doc(m) for m in models], import_id or str(uuid.uuid4()), actor)
 
 
-async def upsert_one(rt: Runtime, kind: Kind, row: BaseModel, actor: Principal) -> dict[str, Any]:
-    await check_stored_scope(rt, kind, [(1, row)], actor)
-    errors = await _cross_checks(rt, kind, [(1, row)], actor)
+async def upsert_one(uow: UnitOfWork, kind: Kind, row: BaseModel, actor: Principal) -> dict[str, Any]:
+    await check_stored_scope(uow, kind, [(1, row)], actor)
+    errors = await _cross_checks(uow, kind, [(1, row)], actor)
     if errors:
         code = errors[0]["code"]
         raise RuleViolation(code, errors[0]["reason"], "forbidden" if code == "out_of_scope" else "invalid")
-    await _upsert(rt, kind, [kind.to_doc(row)], str(uuid.uuid4()), actor)
-    found = await rt.db[kind.collection].find_one({"_id": getattr(row, kind.key)})
+    await _upsert(uow, kind, [kind.to_doc(row)], str(uuid.uuid4()), actor)
+    found = await uow.db[kind.collection].find_one({"_id": getattr(row, kind.key)})
     assert found is not None
     return found
 
 
-async def check_stored_scope(rt: Runtime, kind: Kind, rows: Sequence[tuple[int, BaseModel]], actor: Principal) -> None:
+async def check_stored_scope(
+    uow: UnitOfWork, kind: Kind, rows: Sequence[tuple[int, BaseModel]], actor: Principal
+) -> None:
     """404 for rows naming a stored record outside the caller's city: the stored city decides, not the row's.
 
     Otherwise a coordinator could overwrite another city's record, and move it to theirs, by naming their own city.
@@ -86,11 +88,11 @@ async def check_stored_scope(rt: Runtime, kind: Kind, rows: Sequence[tuple[int, 
         return
     lines = {str(getattr(row, kind.key)): line for line, row in rows}
     stored = (
-        await rt.db[kind.collection].find({"_id": {"$in": list(lines)}}, {"city_code": 1, "village_code": 1}).to_list()
+        await uow.db[kind.collection].find({"_id": {"$in": list(lines)}}, {"city_code": 1, "village_code": 1}).to_list()
     )
     if kind.name == "households":  # a household is in the city of the village it is stored under
         village_of = {d["_id"]: d["village_code"] for d in stored}
-        cities = await _cities_of(rt, list(set(village_of.values())))
+        cities = await _cities_of(uow, list(set(village_of.values())))
         city_of = {key: cities.get(code) for key, code in village_of.items()}
     else:
         city_of = {d["_id"]: d.get("city_code") for d in stored}
@@ -100,18 +102,18 @@ async def check_stored_scope(rt: Runtime, kind: Kind, rows: Sequence[tuple[int, 
         raise RuleViolation(problem.code, problem.message, problem.kind, lines=foreign[:MAX_ERRORS_SHOWN])
 
 
-async def _cities_of(rt: Runtime, village_codes: list[str]) -> dict[str, str]:
-    found = rt.db[VILLAGES].find({"_id": {"$in": village_codes}}, {"city_code": 1})
+async def _cities_of(uow: UnitOfWork, village_codes: list[str]) -> dict[str, str]:
+    found = uow.db[VILLAGES].find({"_id": {"$in": village_codes}}, {"city_code": 1})
     return {d["_id"]: d["city_code"] async for d in found}
 
 
 async def _cross_checks(
-    rt: Runtime, kind: Kind, rows: Sequence[tuple[int, BaseModel]], actor: Principal
+    uow: UnitOfWork, kind: Kind, rows: Sequence[tuple[int, BaseModel]], actor: Principal
 ) -> list[dict[str, Any]]:
     """Duplicates within the file, unknown cities and villages, rows outside the caller's city."""
     errors: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
-    village_cities = await _village_cities(rt, rows) if kind.name == "households" else {}
+    village_cities = await _village_cities(uow, rows) if kind.name == "households" else {}
     for line, row in rows:
         key = getattr(row, kind.key)
         if key in seen:
@@ -126,7 +128,7 @@ async def _cross_checks(
         seen.setdefault(key, line)
         city = village_cities.get(row.village_code) if isinstance(row, HouseholdRow) else _city_of(row)
         field = "village_code" if kind.name == "households" else "city_code"
-        if city is None or rt.programme.city(city) is None:
+        if city is None or uow.programme.city(city) is None:
             errors.append(
                 {
                     "line": line,
@@ -151,18 +153,18 @@ def _city_of(row: BaseModel) -> str | None:
     return row.city_code if isinstance(row, CommissionerRow | VillageRow) else None
 
 
-async def _village_cities(rt: Runtime, rows: Sequence[tuple[int, BaseModel]]) -> dict[str, str]:
-    return await _cities_of(rt, list({r.village_code for _, r in rows if isinstance(r, HouseholdRow)}))
+async def _village_cities(uow: UnitOfWork, rows: Sequence[tuple[int, BaseModel]]) -> dict[str, str]:
+    return await _cities_of(uow, list({r.village_code for _, r in rows if isinstance(r, HouseholdRow)}))
 
 
 async def _upsert(
-    rt: Runtime, kind: Kind, docs: list[dict[str, Any]], import_id: str, actor: Principal
+    uow: UnitOfWork, kind: Kind, docs: list[dict[str, Any]], import_id: str, actor: Principal
 ) -> dict[str, Any]:
-    progress = rt.db[IMPORTS]
+    progress = uow.db[IMPORTS]
     started = {"kind": kind.name, "total": len(docs), "processed": 0, "status": "running", "by": actor.sub}
     try:  # an import id is its first caller's: they may run it again, nobody else may take it over
         await progress.replace_one(
-            {"_id": import_id, "by": actor.sub}, {**started, "started_at": rt.clock.now()}, upsert=True
+            {"_id": import_id, "by": actor.sub}, {**started, "started_at": uow.clock.now()}, upsert=True
         )
     except DuplicateKeyError:
         raise RuleViolation("import_id_taken", "该导入编号已被他人使用 / import id used by someone else") from None
@@ -173,17 +175,19 @@ async def _upsert(
             UpdateOne({"_id": d["_id"]}, {"$set": {k: v for k, v in d.items() if k != "_id"}}, upsert=True)
             for d in chunk
         ]
-        result = await rt.db[kind.collection].bulk_write(ops, ordered=False)
+        result = await uow.db[kind.collection].bulk_write(ops, ordered=False)
         counts["inserted"] += result.upserted_count
         counts["updated"] += result.modified_count
         counts["unchanged"] += len(chunk) - result.upserted_count - result.modified_count
         await progress.update_one({"_id": import_id}, {"$set": {"processed": start + len(chunk)}})
-    await progress.update_one({"_id": import_id}, {"$set": {"status": "done", **counts, "finished_at": rt.clock.now()}})
+    await progress.update_one(
+        {"_id": import_id}, {"$set": {"status": "done", **counts, "finished_at": uow.clock.now()}}
+    )
     return {"import_id": import_id, "kind": kind.name, "total": len(docs), **counts}
 
 
-async def import_progress(rt: Runtime, import_id: str, actor: Principal) -> dict[str, Any]:
-    doc = await rt.db[IMPORTS].find_one({"_id": import_id})
+async def import_progress(uow: UnitOfWork, import_id: str, actor: Principal) -> dict[str, Any]:
+    doc = await uow.db[IMPORTS].find_one({"_id": import_id})
     if doc is None or (actor.role != "admin" and doc["by"] != actor.sub):
         raise RuleViolation("import_not_found", "没有该导入 / no such import", "not_found")
     return {"import_id": import_id, **{k: v for k, v in doc.items() if k not in ("_id", "by")}}
