@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import pymongo
@@ -20,7 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import idempotency, outbox
+from shared import idempotency, outbox, web
 from shared.auth import TokenVerifier
 from shared.cache import TtlCache
 from shared.clock import Clock
@@ -42,6 +43,7 @@ from shared.problems import Problem, install_problem_handlers, on_unexpected_err
 from shared.programme import Programme, load_programme
 from shared.settings import DEV_JWT_SECRET, Settings
 from shared.unit_of_work import Job
+from shared.web import CachedFiles
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,6 +74,7 @@ class ServiceSpec:
     ensure_indexes: IndexSetup | None = None
     jobs: Mapping[str, tuple[float, Job]] = field(default_factory=dict)
     pages: APIRouter | None = None  # the apps and pages the service serves, at their own paths
+    apps: Mapping[str, Path] = field(default_factory=dict)  # URL path -> directory of an app's static files
 
 
 @dataclass
@@ -310,6 +313,10 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app.include_router(spec.router)
     if spec.pages is not None:
         app.include_router(spec.pages)
+    app.mount("/vendor", CachedFiles(web.VENDOR, web.FOREVER), name="vendor")
+    app.mount("/lib", CachedFiles(web.LIB, web.REVALIDATE), name="lib")
+    for path, directory in spec.apps.items():
+        app.mount(path, CachedFiles(directory, web.REVALIDATE, html=True), name=path.strip("/"))
     return app
 
 

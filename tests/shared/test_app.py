@@ -15,7 +15,7 @@ from services.volunteers.main import create_app as create_volunteers
 from shared.app import Runtime, configure_logging
 from shared.envelope import correlation_id_var
 from shared.outbox import OUTBOX
-from shared.settings import Settings
+from shared.settings import REPO_ROOT, Settings
 from shared.testing import eventually, running_service
 from tests.volunteers.conftest import commissioner
 
@@ -200,3 +200,25 @@ def test_logs_are_json_lines_with_the_correlation_id(capsys: pytest.CaptureFixtu
     entry = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert entry["level"] == "WARNING" and entry["message"] == "签到 ok"
     assert (entry["service"], entry["correlation_id"], entry["logger"]) == ("volunteers", "req-42", "sciweek.test")
+
+
+async def test_every_service_serves_the_vendored_libraries_cached_for_ever(settings_for: Any) -> None:
+    manifest = (REPO_ROOT / "shared" / "web" / "vendor.txt").read_text(encoding="utf-8").splitlines()
+    listed = [line.split() for line in manifest if line.strip() and not line.startswith("#")]
+    async with running_service(create_volunteers(settings_for("volunteers"))) as (_, client):
+        for spec, *files in listed:
+            assert any((REPO_ROOT / "shared" / "web" / "vendor" / spec).glob("LICENSE*")), spec
+            for name in files:
+                response = await client.get(f"/vendor/{spec}/{name}")
+                assert response.status_code == 200, (spec, name)
+                assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+        first = await client.get("/vendor/vue@3.5.45/dist/vue.global.prod.js")
+        again = await client.get(
+            "/vendor/vue@3.5.45/dist/vue.global.prod.js", headers={"If-None-Match": first.headers["etag"]}
+        )
+        assert again.status_code == 304
+        assert (await client.get("/vendor/../../settings.py")).status_code == 404
+        assert (await client.get("/vendor/vue@9.9.9/dist/vue.global.prod.js")).status_code == 404
+        for lib in ("api.js", "queue.js"):  # the apps' common scripts: revalidated, so a deploy is seen at once
+            response = await client.get(f"/lib/{lib}")
+            assert response.status_code == 200 and response.headers["cache-control"] == "no-cache", lib

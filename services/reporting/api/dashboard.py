@@ -20,7 +20,7 @@ from shared.problems import Problem
 router = api_router(tags=["dashboard"])
 pages = APIRouter(include_in_schema=False)  # the page itself and its files, outside the API
 STATIC = Path(__file__).resolve().parent.parent / "static"
-FILES = {"index.html", "dashboard.js", "dashboard.css", "vendor/echarts.min.js"}
+FILES = {"index.html", "dashboard.js", "dashboard.css"}
 
 
 @pages.get("/dashboard")

@@ -17,7 +17,7 @@ function token() {
 
 async function load() {
   const bearer = token();
-  const url = bearer ? "/api/v1/dashboard" : "/api/v1/dashboard/public";
+  const url = bearer ? "api/v1/dashboard" : "api/v1/dashboard/public";
   const response = await fetch(url, { headers: bearer ? { Authorization: "Bearer " + bearer } : {} });
   if (!response.ok) throw new Error(url + " " + response.status);
   return response.json();
@@ -111,7 +111,7 @@ async function refresh() {
 
 function listen() {
   const live = document.getElementById("live");
-  const source = new EventSource("/api/v1/dashboard/stream");
+  const source = new EventSource("api/v1/dashboard/stream");
   source.addEventListener("changed", (e) => {
     live.className = "on";
     live.textContent = "实时更新：已连接";
