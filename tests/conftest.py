@@ -9,19 +9,21 @@ SCIWEEK_TEST_RABBIT_NODE (its node name for rabbitmqctl, e.g. rabbit@localhost) 
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 from sciweek.embedded import SecantusServer, ServiceProcess, free_port
 from sciweek.rabbit_node import RabbitNode
 from shared.auth import Role, mint_token
 from shared.settings import REPO_ROOT, Settings
 from shared.testing import RabbitVhost, make_settings
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, PHONE
 
 
 @pytest.fixture(scope="session")
@@ -139,3 +141,20 @@ def auth(settings_for: SettingsFactory) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    """One headless Chromium for the run (each test opens its own context: separate storage, offline state)."""
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture
+async def phone(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """A phone-sized browser context in Chinese (390×844, touch), closed after the test."""
+    context = await browser.new_context(**PHONE, locale="zh-CN", timezone_id="Asia/Shanghai")  # type: ignore[arg-type]
+    yield context
+    await context.close()

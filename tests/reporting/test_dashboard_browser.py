@@ -1,51 +1,21 @@
 """The dashboard in headless Chromium: it shows the numbers the API returns and updates after a new event."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
-from fastapi import FastAPI
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Browser, Page
 
-from sciweek.embedded import free_port
 from services.reporting.main import create_app
-from shared.app import Runtime
-from shared.testing import eventually
+from tests.browser import artifact, served
 from tests.reporting import scenario
 from tests.reporting.conftest import publish, settled
-
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[tuple[Runtime, str]]:
-    """`app` behind a real HTTP port (the browser needs one), in this event loop."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-
-        async def listening() -> bool:  # uvicorn exposes no event for this
-            return bool(server.started)
-
-        await eventually(listening)
-        runtime: Runtime = app.state.runtime
-        await asyncio.wait_for(runtime.started.wait(), 30)
-        yield runtime, f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def shown(page: Page, selector: str) -> str:
     return (await page.locator(selector).inner_text()).strip()
 
 
-async def test_dashboard_shows_the_api_numbers_and_updates_live(settings_for: Any, auth: Any, tmp_path: Path) -> None:
+async def test_dashboard_shows_the_api_numbers_and_updates_live(settings_for: Any, auth: Any, browser: Browser) -> None:
     admin = auth("admin")
     async with served(create_app(settings_for("reporting", reporting_stream_poll_s=0.2))) as (runtime, url):
         events = scenario.all_events()
@@ -54,9 +24,9 @@ async def test_dashboard_shows_the_api_numbers_and_updates_live(settings_for: An
         async with httpx.AsyncClient() as client:
             api = (await client.get(f"{url}/api/v1/dashboard", headers=admin)).json()
         guilin = next(c for c in api["cities"] if c["city_code"] == scenario.GUILIN)
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-            page = await browser.new_page()
+        context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+        try:
+            page = await context.new_page()
             token = admin["Authorization"].removeprefix("Bearer ")
             await page.goto(f"{url}/dashboard#token={token}")
             completed = "#headline b[data-metric=completed]"
@@ -77,5 +47,6 @@ async def test_dashboard_shows_the_api_numbers_and_updates_live(settings_for: An
             )
             assert await shown(page, completed) == str(api["totals"]["completed"] + 1)
             assert await shown(page, "#live") == "实时更新：已连接"
-            await page.screenshot(path=tmp_path / "dashboard.png", full_page=True)  # to look at
-            await browser.close()
+            await page.screenshot(path=artifact("dashboard.png"), full_page=True)  # to look at
+        finally:
+            await context.close()
