@@ -11,6 +11,7 @@ from typing import Any
 from services.reporting import store
 from services.reporting.main import create_app
 from services.reporting.service import replay
+from services.reporting.store import QUOTAS
 from shared.contracts import exhibits as ex
 from shared.contracts import volunteers as vol
 from shared.settings import REPO_ROOT
@@ -147,6 +148,12 @@ async def test_flags_missed_visits_and_changed_quotas_reach_the_dashboard(settin
         assert row["quota"] == 77 and (await city_row(client, city))["quota"] == 77
         target = next(t for t in dashboard["targets"] if t["id"] == f"visits:{city}")
         assert target["value"] == 77
+
+        await runtime.db[QUOTAS].delete_many({})  # lost: the replay of the stored events brings it back
+        rebuilt = await replay.rebuild(runtime.db, swap=True)
+        assert rebuilt.events == len(events) - 2  # quota changes are kept apart from the counted events
+        assert (await city_row(client, city))["quota"] == 77
+        assert (await replay.rebuild(runtime.db)).identical
 
 
 async def test_answers_and_reviews_are_counted_whatever_the_order(settings_for: Any, auth: Any) -> None:

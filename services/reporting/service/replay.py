@@ -11,12 +11,14 @@ from services.reporting import store
 from services.reporting.consumers import fact_of
 from services.reporting.domain.projection import KINDS_BY_TYPE, PROVINCE, State, merge_into, totals_of
 from shared.contracts import validate_data
+from shared.contracts.volunteers import QuotaChanged
 from shared.envelope import Envelope
 from shared.idempotency import INBOX
 from shared.mongo import Document
 
-REBUILT = {name: f"rebuilt_{name}" for name in (*store.ENTITY_COLLECTIONS, store.COUNTERS)}
+REBUILT = {name: f"rebuilt_{name}" for name in (*store.ENTITY_COLLECTIONS, store.COUNTERS, store.QUOTAS)}
 CHUNK = 5000
+QUOTA_CHANGED = "volunteers.quota.changed.v1"  # not a projection kind: the latest change per city is kept
 
 
 @dataclass
@@ -66,6 +68,7 @@ async def rebuild(
         docs = [store.entity_document(k, s) for k, s in states.items() if store.collection_of(k) == name]
         await _write(db, REBUILT[name], docs)
     await _write(db, REBUILT[store.COUNTERS], [{"_id": scope, **store.nested(m)} for scope, m in totals.items()])
+    await _write(db, REBUILT[store.QUOTAS], await _latest_quotas(db))
     result.differences = await compare(db)
     if swap:
         for live, rebuilt in REBUILT.items():
@@ -77,6 +80,7 @@ async def rebuild(
 
 async def _write(db: AsyncDatabase[Document], name: str, docs: list[Document]) -> None:
     await db[name].drop()
+    await db.create_collection(name)  # also when empty: the swap renames it over the live one
     for start in range(0, len(docs), CHUNK):
         await db[name].insert_many(docs[start : start + CHUNK], ordered=False)
 
@@ -85,13 +89,30 @@ async def compare(db: AsyncDatabase[Document]) -> list[str]:
     """Where the rebuilt projections differ from the live ones (empty when they are identical)."""
     differences: list[str] = []
     for live, rebuilt in REBUILT.items():
-        normalise = store.flat if live == store.COUNTERS else _entity
+        normalise: Callable[[Document], dict[str, Any]] = {store.COUNTERS: store.flat, store.QUOTAS: _quota}.get(
+            live, _entity
+        )
         mine = {d["_id"]: normalise(d) async for d in db[live].find({})}
         theirs = {d["_id"]: normalise(d) async for d in db[rebuilt].find({})}
         for key in sorted(mine.keys() | theirs.keys()):
             if mine.get(key, {}) != theirs.get(key, {}):
                 differences.append(f"{live}/{key}: live {mine.get(key)} != rebuilt {theirs.get(key)}")
     return differences
+
+
+async def _latest_quotas(db: AsyncDatabase[Document]) -> list[Document]:
+    """Each city's quota as its latest change set it (whatever order the changes were delivered in)."""
+    latest: dict[str, Document] = {}
+    async for doc in db[INBOX].find({"type": QUOTA_CHANGED}):
+        data = QuotaChanged.model_validate(doc["event"]["data"])
+        known = latest.get(data.city_code)
+        if known is None or known["changed_at"] < data.changed_at:
+            latest[data.city_code] = {"_id": data.city_code, "quota": data.quota, "changed_at": data.changed_at}
+    return list(latest.values())
+
+
+def _quota(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"quota": doc["quota"], "changed_at": doc["changed_at"]}
 
 
 def _entity(doc: dict[str, Any]) -> dict[str, Any]:
