@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # Replaced by trusted_proxies ("true" believed any peer, so every caller chose its own address): set, it
     # stops the service rather than being silently ignored.
     trust_forwarded_for: None = None
+    # The public site's address as people reach it (a gateway's origin, with its path prefix if any), e.g.
+    # https://kjz.example.cn: share links, Open Graph URLs, booth QR codes and links between the services' pages
+    # use it; unset, a page's own request names its origin and links to other services stay relative.
+    public_base_url: str | None = Field(None, pattern=r"^https?://[^\s?#]+$")
     publish_timeout_s: float = Field(5.0, gt=0)
     relay_batch: int = Field(200, gt=0)
     relay_poll_s: float = Field(0.5, gt=0)
@@ -87,7 +91,8 @@ class Settings(BaseSettings):
     exhibits_criteria: dict[str, float] = {"advancement": 0.35, "show_value": 0.25, "physical": 0.2, "relevance": 0.2}
     exhibits_aggregate: Literal["mean", "median"] = "mean"
     exhibits_city_cap: int = Field(14, ge=1)  # most booths one city's exhibits may take in a release
-    exhibits_public_url: str = "http://127.0.0.1:8002/api/v1/catalogue"  # booth QR codes open <url>/<id>
+    # After the week: the catalogue is read-only (every write answers 409 catalogue_archived), the pages stay.
+    exhibits_archive: bool = False
     exhibits_media_max_bytes: int = Field(20_000_000, gt=0)  # under max_upload_bytes
 
     # --- volunteers (SCIWEEK_…) ---
