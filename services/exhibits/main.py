@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from services.exhibits import store
 from services.exhibits.api import router
+from services.exhibits.api.expo import STATIC, pages
 from services.exhibits.service.hall import build_hall, load_booths
 from shared.app import ServiceSpec, build_app
 from shared.programme import load_programme
@@ -18,6 +19,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not weights or any(w <= 0 for w in weights.values()):
         raise ValueError("SCIWEEK_EXHIBITS_CRITERIA needs at least one criterion, every weight > 0")
     spec = ServiceSpec(
-        name="exhibits", title="sciweek 科技展 exhibits", router=router, ensure_indexes=store.ensure_indexes
+        name="exhibits",
+        title="sciweek 科技展 exhibits",
+        router=router,
+        ensure_indexes=store.ensure_indexes,
+        pages=pages,  # the cloud exhibition at /expo/
+        apps={"/expo/static": STATIC},
     )
     return build_app(spec, settings)

@@ -68,7 +68,7 @@ async def scored(flow: Flow, body: dict[str, Any], score: int) -> str:
 async def test_propose_move_release_and_qr(settings_for: Callable[..., Any], auth: Auth, tmp_path: Path) -> None:
     grid = tmp_path / "booths.toml"
     grid.write_text(GRID)
-    settings = settings_for("exhibits", exhibits_booths_file=grid, exhibits_public_url="https://expo.example/e")
+    settings = settings_for("exhibits", exhibits_booths_file=grid, public_base_url="https://expo.example")
     async with running_service(create_app(settings)) as (runtime, client):
         queue = await tap(runtime, "exhibits.booth.#", "exhibits.allocation.#")
         flow = Flow(client, auth)
@@ -141,7 +141,7 @@ async def test_propose_move_release_and_qr(settings_for: Callable[..., Any], aut
         qr = await client.get("/api/v1/booths/1A01/qr.png")
         assert qr.status_code == 200 and qr.headers["content-type"] == "image/png"
         expected = io.BytesIO()
-        segno.make(f"https://expo.example/e/{best}", error="m").save(expected, kind="png", scale=6, border=2)
+        segno.make("https://expo.example/expo/booths/1A01", error="m").save(expected, kind="png", scale=6, border=2)
         assert qr.content == expected.getvalue()
         assert (await client.get("/api/v1/booths/2E01/qr.png")).status_code == 404
         page = (await client.get(f"/api/v1/catalogue/{best}")).json()

@@ -1,12 +1,24 @@
 """Exhibit photos in GridFS: checked by content and size, retried safely, public once the exhibit is on show."""
 
+import io
+
 import httpx
+from PIL import Image
 
 from shared.app import Runtime
 from tests.exhibits.conftest import Flow, exhibit
 
 Service = tuple[Runtime, httpx.AsyncClient]
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def png(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (30, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = png(40, 30)
+SIZES = {"original_width": 40, "original_height": 30, "width": 40, "height": 30}
 
 
 async def test_upload_checked_idempotent_and_served_publicly_after_acceptance(exhibits: Service, flow: Flow) -> None:
@@ -17,7 +29,9 @@ async def test_upload_checked_idempotent_and_served_publicly_after_acceptance(ex
     first = await client.put(url, files=files, headers=flow.org("gxu"))
     again = await client.put(url, files=files, headers=flow.org("gxu"))
     assert first.status_code == 201 and again.status_code == 200
-    assert again.json()["media"] == [{"id": "photo-1", "content_type": "image/png", "size": len(PNG)}]
+    assert again.json()["media"] == [
+        {"id": "photo-1", "content_type": "image/png", "size": len(PNG), "caption": "", "sizes": SIZES}
+    ]
     fake = await client.put(
         f"/api/v1/submissions/{created['id']}/media/photo-2",
         files={"file": ("x.png", b"MZ not an image", "image/png")},

@@ -1,9 +1,17 @@
 """HTTP routes of the exhibits service, one module per audience."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 
 from services.exhibits.api import allocation, catalogue, review, submissions
+from services.exhibits.service.catalogue import check_writable
 
-router = APIRouter()
+
+async def refuse_writes_in_archive(request: Request) -> None:
+    """Every write of the exhibits API is refused (409 catalogue_archived) once the exhibition is archived."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        check_writable(request.app.state.runtime)
+
+
+router = APIRouter(dependencies=[Depends(refuse_writes_in_archive)])
 for module in (submissions, review, allocation, catalogue):
     router.include_router(module.router)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import Response
+from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -10,6 +10,7 @@ from services.exhibits.service import allocation
 from shared.app import RuntimeDep, api_router
 from shared.auth import Admin
 from shared.http import IfMatch, PublicRateLimit, versioned
+from shared.pages import public_base
 
 router = api_router(tags=["allocation 展位分配"])
 
@@ -71,6 +72,7 @@ async def get_release(number: int, rt: RuntimeDep, actor: Admin) -> dict[str, An
 
 
 @router.get("/booths/{booth_id}/qr.png", response_class=Response)
-async def booth_qr(booth_id: str, rt: RuntimeDep, _: PublicRateLimit) -> Response:
+async def booth_qr(booth_id: str, request: Request, rt: RuntimeDep, _: PublicRateLimit) -> Response:
     """展位二维码，扫码打开展品网页 / A booth's QR code opening its exhibit's online page."""
-    return Response(await allocation.booth_qr(rt, booth_id), media_type="image/png")
+    png = await allocation.booth_qr(rt, booth_id, public_base(request, rt.settings))
+    return Response(png, media_type="image/png")

@@ -2,8 +2,8 @@
 
 from typing import Annotated, Any
 
-from fastapi import Query
-from starlette.responses import StreamingResponse
+from fastapi import Header, Query
+from fastapi.responses import Response
 
 from services.exhibits.service import catalogue
 from services.exhibits.service.catalogue import Filters
@@ -36,7 +36,26 @@ async def exhibit_page(exhibit_id: str, rt: RuntimeDep, _: PublicRateLimit) -> d
     return await catalogue.exhibit_page(rt, exhibit_id)
 
 
-@router.get("/catalogue/{exhibit_id}/media/{file_id}", response_class=StreamingResponse)
-async def exhibit_media(exhibit_id: str, file_id: str, rt: RuntimeDep, _: PublicRateLimit) -> StreamingResponse:
-    """展品图片或视频 / A photo or video of an exhibit on show."""
-    return await catalogue.exhibit_media(rt, exhibit_id, file_id)
+IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match", max_length=200)]
+
+
+@router.get("/catalogue/{exhibit_id}/views")
+async def view_count(exhibit_id: str, rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
+    """展品浏览量（不计入浏览）/ An exhibit's view count, without counting a view."""
+    return await catalogue.view_count(rt, exhibit_id)
+
+
+@router.get("/catalogue/{exhibit_id}/media/{file_id}", response_class=Response)
+async def exhibit_media(
+    exhibit_id: str, file_id: str, rt: RuntimeDep, _: PublicRateLimit, if_none_match: IfNoneMatch = None
+) -> Response:
+    """展品图片或视频（ETag，可缓存）/ A photo or video of an exhibit on show (ETag, cacheable)."""
+    return await catalogue.exhibit_media(rt, exhibit_id, file_id, if_none_match)
+
+
+@router.get("/catalogue/{exhibit_id}/media/{file_id}/small", response_class=Response)
+async def exhibit_picture_for_phones(
+    exhibit_id: str, file_id: str, rt: RuntimeDep, _: PublicRateLimit, if_none_match: IfNoneMatch = None
+) -> Response:
+    """展品图片的手机版（缩小的 JPEG，只生成一次）/ A picture downscaled for phones (a JPEG made once)."""
+    return await catalogue.exhibit_media(rt, exhibit_id, file_id, if_none_match, small=True)

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import File, Path, UploadFile
+from fastapi import File, Form, Path, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -41,6 +41,7 @@ class ContentIn(_Body):
     highlights: list[Annotated[str, Field(max_length=200)]] = Field(default=[], max_length=10)
     physical_object: PhysicalObjectIn | None = None
     contact: ContactIn = ContactIn()
+    video_url: str | None = Field(None, max_length=500, pattern=r"^https?://[^\s<>\"]+$")
 
     def content(self) -> Content:
         obj = self.physical_object
@@ -52,6 +53,7 @@ class ContentIn(_Body):
             highlights=list(self.highlights),
             physical_object=PhysicalObject(**obj.model_dump()) if obj else None,
             contact=Contact(**self.contact.model_dump()),
+            video_url=self.video_url,
         )
 
 
@@ -79,6 +81,7 @@ class Submission(BaseModel):
     highlights: list[str]
     physical_object: PhysicalObjectIn | None
     contact: ContactIn
+    video_url: str | None = None
     media: list[dict[str, Any]]
     history: list[Step]
     score: float | None = None  # the office only
@@ -141,8 +144,14 @@ async def withdraw_submission(exhibit_id: str, rt: RuntimeDep, actor: Exhibitor)
 
 @router.put("/submissions/{exhibit_id}/media/{file_id}", response_model=Submission)
 async def upload_media(
-    exhibit_id: str, file_id: FileId, rt: RuntimeDep, actor: Exhibitor, file: Annotated[UploadFile, File()]
+    exhibit_id: str,
+    file_id: FileId,
+    rt: RuntimeDep,
+    actor: Exhibitor,
+    file: Annotated[UploadFile, File()],
+    caption: Annotated[str, Form(max_length=200)] = "",
 ) -> JSONResponse:
-    """上传图片或视频（客户端生成编号，可重试）/ Upload an image or video under a client-chosen id."""
-    view, attached = await submissions.add_media(rt, exhibit_id, file_id, file, actor)
+    """上传图片或视频（客户端生成编号，可重试；图片说明用作网页替代文字）/ Upload an image or video under a
+    client-chosen id; the caption is the picture's alt text on the exhibit's page."""
+    view, attached = await submissions.add_media(rt, exhibit_id, file_id, file, caption, actor)
     return versioned(view, 201 if attached else 200)

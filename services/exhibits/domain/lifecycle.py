@@ -52,6 +52,7 @@ class Content:
     highlights: list[str]
     physical_object: PhysicalObject | None
     contact: Contact
+    video_url: str | None = None  # a video of the exhibit on a video site, linked from its page
 
 
 def content_fields(content: Content) -> dict[str, Any]:

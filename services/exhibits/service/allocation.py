@@ -236,15 +236,15 @@ async def get_release(uow: UnitOfWork, number: int | None) -> dict[str, Any]:
     }
 
 
-async def booth_qr(uow: UnitOfWork, booth_id: str) -> bytes:
-    """A PNG QR code opening the online page of the exhibit on `booth_id` in the latest release."""
+async def booth_qr(uow: UnitOfWork, booth_id: str, site: str) -> bytes:
+    """A PNG QR code of the booth's public address (`site`/expo/booths/<id>), which opens the page of the exhibit
+    standing there in the latest release: printed once, it follows later releases, and a visitor at the booth
+    lands on the same page as one browsing from home."""
     latest = await uow.db[RELEASES].find_one({}, sort=[("_id", -1)])
-    exhibit_id = next((e for e, b in (latest or {}).get("placements", {}).items() if b == booth_id), None)
-    if exhibit_id is None:
+    if booth_id not in set((latest or {}).get("placements", {}).values()):
         raise RuleViolation("booth_empty", "该展位在最新版本中没有展品 / no exhibit on this booth", "not_found")
-    url = f"{uow.settings.exhibits_public_url.rstrip('/')}/{exhibit_id}"
     out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="png", scale=6, border=2)
+    segno.make(f"{site}/expo/booths/{booth_id}", error="m").save(out, kind="png", scale=6, border=2)
     return out.getvalue()
 
 

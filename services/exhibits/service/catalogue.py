@@ -3,16 +3,28 @@
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.responses import StreamingResponse
+from starlette.responses import Response
 
 from services.exhibits.domain.search import query_terms
 from services.exhibits.store import RELEASES, SUBMISSIONS
 from shared.http import decode_cursor, encode_cursor
-from shared.media import media_response
+from shared.media import conditional_media_response, ensure_rendition, rendition_id
 from shared.rules import RuleViolation
 from shared.unit_of_work import UnitOfWork
 
-PUBLIC = ("title", "zone", "industry", "summary", "highlights", "org_id", "city_code", "media", "views")
+PUBLIC = (
+    "title",
+    "zone",
+    "industry",
+    "summary",
+    "highlights",
+    "org_id",
+    "city_code",
+    "media",
+    "views",
+    "video_url",
+)
+MEDIA_CACHE = "public, max-age=86400"  # a file id is written once: a day in any cache, then revalidated by ETag
 
 
 PROJECTION = {k: 1 for k in (*PUBLIC, "accepted_at")}
@@ -85,9 +97,51 @@ async def exhibit_page(uow: UnitOfWork, exhibit_id: str) -> dict[str, Any]:
     return {**public_view(doc), "booth_id": booth}
 
 
-async def exhibit_media(uow: UnitOfWork, exhibit_id: str, file_id: str) -> StreamingResponse:
-    """A photo or video of a listed exhibit."""
+async def exhibit_media(
+    uow: UnitOfWork, exhibit_id: str, file_id: str, if_none_match: str | None, small: bool = False
+) -> Response:
+    """A photo or video of a listed exhibit (or an image's rendition for phones, made once on first need)."""
     doc = await uow.db[SUBMISSIONS].find_one({"_id": exhibit_id, "listed": True}, {"media": 1})
-    if doc is None or file_id not in {m["id"] for m in doc.get("media", [])}:
+    item = next((m for m in (doc or {}).get("media", []) if m["id"] == file_id), None)
+    if item is None or (small and not item["content_type"].startswith("image/")):
         raise RuleViolation("media_not_found", "文件不存在 / no such file", "not_found")
-    return await media_response(uow.db, f"{exhibit_id}/{file_id}")
+    stored = f"{exhibit_id}/{file_id}"
+    if small:
+        await ensure_rendition(uow.db, stored)  # pictures uploaded before renditions existed get theirs now
+        stored = rendition_id(stored)
+    return await conditional_media_response(uow.db, stored, MEDIA_CACHE, if_none_match)
+
+
+async def view_count(uow: UnitOfWork, exhibit_id: str) -> dict[str, Any]:
+    """How often a listed exhibit's page was viewed (not counted as a view itself)."""
+    doc = await uow.db[SUBMISSIONS].find_one({"_id": exhibit_id, "listed": True}, {"views": 1})
+    if doc is None:
+        raise RuleViolation("exhibit_not_found", "展品不存在或未展出 / no such exhibit on show", "not_found")
+    return {"id": exhibit_id, "views": int(doc.get("views", 0))}
+
+
+async def exhibit_on_booth(uow: UnitOfWork, booth_id: str) -> str:
+    """The exhibit standing on `booth_id` in the latest release (what the booth's QR code opens)."""
+    latest = await uow.db[RELEASES].find_one({}, {"placements": 1}, sort=[("_id", -1)])
+    exhibit_id = next((e for e, b in (latest or {}).get("placements", {}).items() if b == booth_id), None)
+    if exhibit_id is None:
+        raise RuleViolation("booth_empty", "该展位在最新版本中没有展品 / no exhibit on this booth", "not_found")
+    return str(exhibit_id)
+
+
+async def organisations(uow: UnitOfWork) -> list[str]:
+    """The organisations with exhibits on show (for browsing by organisation), cached for a minute."""
+    cache = uow.cache("expo-organisations", 60.0)
+    hit = cache.get("all")
+    if hit is None:
+        hit = sorted({d["org_id"] async for d in uow.db[SUBMISSIONS].find({"listed": True}, {"org_id": 1})})
+        cache.put("all", hit)
+    return list(hit)
+
+
+def check_writable(uow: UnitOfWork) -> None:
+    """After the week the catalogue is an archive: nothing in it changes (its pages stay)."""
+    if uow.settings.exhibits_archive:
+        raise RuleViolation(
+            "catalogue_archived", "科技展已归档，内容只读 / the exhibition is archived: the catalogue is read-only"
+        )

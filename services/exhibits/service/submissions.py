@@ -12,7 +12,7 @@ from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitConfirmed, ExhibitSubmitted, ExhibitWithdrawn
 from shared.http import decode_cursor, encode_cursor, require_match
 from shared.idempotency import scoped_key
-from shared.media import IMAGES, VIDEOS, store_upload
+from shared.media import IMAGES, VIDEOS, ensure_rendition, store_upload
 from shared.mongo import Session
 from shared.rules import RuleViolation
 from shared.unit_of_work import UnitOfWork
@@ -170,9 +170,11 @@ async def list_submissions(
 
 
 async def add_media(
-    uow: UnitOfWork, exhibit_id: str, file_id: str, upload: UploadFile, actor: Principal
+    uow: UnitOfWork, exhibit_id: str, file_id: str, upload: UploadFile, caption: str, actor: Principal
 ) -> tuple[dict[str, Any], bool]:
     """Attach an image or video (checked by content and size); the same file id again is a no-op.
+
+    An image gets its downscaled rendition for phones here, once (its sizes go into the media item).
 
     The submission as it stands, and whether this call attached the file (False for a repeat).
     """
@@ -193,7 +195,9 @@ async def add_media(
         max_bytes=uow.settings.exhibits_media_max_bytes,
         metadata={"exhibit_id": exhibit_id, "org_id": actor.org},
     )
-    item = {**stored, "id": file_id}
+    item: dict[str, Any] = {**stored, "id": file_id, "caption": caption.strip()}
+    if stored["content_type"] in IMAGES:
+        item["sizes"] = await ensure_rendition(uow.db, f"{exhibit_id}/{file_id}")
 
     async def attach(session: Session) -> tuple[dict[str, Any], bool]:
         doc = await _own(uow, exhibit_id, actor, session)
