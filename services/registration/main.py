@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.registration import store
 from services.registration.api import router
+from services.registration.api.calendar import pages
 from services.registration.service.bookings import expire_offers, reclaim_holds
 from shared.app import ServiceSpec, build_app
 from shared.settings import Settings
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="sciweek 开放日与预约 registration",
         router=router,
         ensure_indexes=store.ensure_indexes,
+        pages=pages,  # the public activity calendar at /calendar/
         jobs={
             "expire-offers": (settings.registration_offer_sweep_s, pass_on_expired_offers),
             "reclaim-holds": (settings.registration_hold_timeout_s / 4, return_abandoned_seats),

@@ -27,6 +27,17 @@ class ActivityIn(BaseModel):
     place: str = Field(default="", max_length=300)
     expected_participants: int = Field(default=0, ge=0, le=10_000_000)
     org_id: str | None = Field(default=None, max_length=64, description="主办单位 / organising unit (programme units)")
+    start_time: dt.time | None = Field(default=None, description="开始时间（当地）/ local start time; none: all day")
+    end_time: dt.time | None = Field(default=None, description="结束时间（当地）/ local end time")
+    organiser: str = Field(
+        default="", max_length=200, description="主办方（公开日历显示）/ organiser as the public sees it"
+    )
+    online_url: str | None = Field(
+        default=None,
+        max_length=500,
+        pattern=r"^https?://[^\s<>\"]+$",
+        description="线上活动链接 / link of an online activity",
+    )
 
 
 class Outcome(BaseModel):
@@ -45,6 +56,10 @@ class Activity(BaseModel):
     place: str
     expected_participants: int
     org_id: str | None = None
+    start_time: str | None = None  # HH:MM, local
+    end_time: str | None = None
+    organiser: str = ""
+    online_url: str | None = None
     status: str
     participants: int | None = None
     reason: str | None = None

@@ -170,6 +170,16 @@ def admit(booking: dict[str, Any], tz: ZoneInfo) -> Admission:
     return Admission("checked_in", "请入场 / welcome")
 
 
+def activity_times(start: time | None, end: time | None) -> dict[str, str | None]:
+    """An activity's local times as stored ("HH:MM"); an end needs a start and comes after it."""
+    if end is not None and (start is None or end <= start):
+        raise RuleViolation("end_before_start", "结束时间须晚于开始时间 / the end must come after the start", "invalid")
+    return {
+        "start_time": start.strftime("%H:%M") if start else None,
+        "end_time": end.strftime("%H:%M") if end else None,
+    }
+
+
 def check_outcome(status: str, outcome: str, participants: int | None) -> None:
     """An activity's outcome is recorded once; a held activity states its participants."""
     if status != "scheduled":

@@ -15,13 +15,28 @@ from shared.mongo import Session
 from shared.rules import RuleViolation
 from shared.unit_of_work import UnitOfWork
 
-FIELDS = ("city_code", "activity_type", "title", "date", "place", "expected_participants", "org_id", "status")
+FIELDS = (
+    "city_code",
+    "activity_type",
+    "title",
+    "date",
+    "start_time",
+    "end_time",
+    "place",
+    "organiser",
+    "online_url",
+    "expected_participants",
+    "org_id",
+    "status",
+)
 OUTCOME = ("participants", "reason", "photos", "version")
 
 
 def activity_view(doc: dict[str, Any]) -> dict[str, Any]:
     """The API shape of an activity."""
-    return {"id": doc["_id"], **{k: doc.get(k) for k in FIELDS + OUTCOME}}
+    view = {"id": doc["_id"], **{k: doc.get(k) for k in FIELDS + OUTCOME}}
+    view["organiser"] = view["organiser"] or ""  # activities scheduled before organisers were recorded
+    return view
 
 
 def city_scope(actor: Principal) -> dict[str, Any]:
@@ -42,6 +57,7 @@ async def schedule_activity(
         raise RuleViolation(
             "unknown_unit", "主办单位不在活动周单位名单中 / not one of the programme's units", "invalid"
         )
+    fields = {**fields, **rules.activity_times(fields.get("start_time"), fields.get("end_time"))}
     doc = {
         "_id": str(uuid.uuid4()),
         **fields,
