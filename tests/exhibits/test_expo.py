@@ -257,6 +257,17 @@ async def test_pages_and_pictures_revalidate_by_etag_and_the_phone_picture_is_ma
     assert (await client.get(exhibit_page, headers={"If-None-Match": tag})).status_code == 304
     assert (await client.get(f"/api/v1/catalogue/{expo.ids['kit']}/views")).json()["views"] == views + 2
 
+    zone = await client.get("/expo/zones/2")
+    assert (
+        zone.status_code == 200
+        and CATALOGUE["kit"]["title"] in zone.text
+        and CATALOGUE["cane"]["title"] not in zone.text
+    )
+    assert (await client.get("/expo/zones/9")).status_code == 404
+    farming = (await client.get("/expo/zones/3", params={"industry": "现代农业"})).text
+    assert CATALOGUE["cane"]["title"] in farming and CATALOGUE["robot"]["title"] not in farming
+    assert f"/expo/exhibits/{expo.ids['kit']}</loc>" in (await client.get("/expo/sitemap.xml")).text
+
     made: list[int] = []
     real = media.downscale
 
