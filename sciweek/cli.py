@@ -1,16 +1,20 @@
 """The `sciweek` command: run the embedded system, serve one service, mint development tokens."""
 
 import argparse
+import os
 import signal
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from shared.settings import REPO_ROOT, SERVICES, Settings, describe_error
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def _settings(service: str) -> Settings:
@@ -27,18 +31,32 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     return {"proxy_headers": True, "forwarded_allow_ips": [str(n) for n in settings.trusted_proxies]}
 
 
-def serve(args: argparse.Namespace) -> None:
-    import uvicorn
+def service_app() -> "FastAPI":
+    """The app of the service named by SCIWEEK_SERVICE, logging configured: what each uvicorn worker process imports."""
+    import importlib
 
     from shared.app import configure_logging
 
-    settings = _settings(args.service)
+    settings = _settings(os.environ.get("SCIWEEK_SERVICE", ""))
     configure_logging(settings)
+    app: FastAPI = importlib.import_module(f"services.{settings.service}.main").create_app(settings)
+    return app
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings(args.service)
+    # worker processes start afresh and import the app by name: the environment tells them which service
+    os.environ["SCIWEEK_SERVICE"] = args.service
     uvicorn.run(
-        f"services.{args.service}.main:create_app",
+        "sciweek.cli:service_app",
         factory=True,
         host=settings.host,
         port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
         log_level="warning",
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
         **proxy_options(settings),
