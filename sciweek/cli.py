@@ -1,16 +1,25 @@
 """The `sciweek` command: run the embedded system, serve one service, mint development tokens."""
 
 import argparse
+import os
 import signal
 import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from shared.settings import REPO_ROOT, SERVICES, Settings, describe_error
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from fastapi import FastAPI
+
+    from sciweek.embedded import Stack
+    from sciweek.gateway import NginxGateway, Route
 
 
 def _settings(service: str) -> Settings:
@@ -27,26 +36,62 @@ def proxy_options(settings: Settings) -> dict[str, Any]:
     return {"proxy_headers": True, "forwarded_allow_ips": [str(n) for n in settings.trusted_proxies]}
 
 
-def serve(args: argparse.Namespace) -> None:
-    import uvicorn
+def service_app() -> "FastAPI":
+    """The app of the service named by SCIWEEK_SERVICE, logging configured: what each uvicorn worker process imports."""
+    import importlib
 
     from shared.app import configure_logging
 
-    settings = _settings(args.service)
+    settings = _settings(os.environ.get("SCIWEEK_SERVICE", ""))
     configure_logging(settings)
+    app: FastAPI = importlib.import_module(f"services.{settings.service}.main").create_app(settings)
+    return app
+
+
+def serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings(args.service)
+    # worker processes start afresh and import the app by name: the environment tells them which service
+    os.environ["SCIWEEK_SERVICE"] = args.service
     uvicorn.run(
-        f"services.{args.service}.main:create_app",
+        "sciweek.cli:service_app",
         factory=True,
         host=settings.host,
         port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
         log_level="warning",
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
         **proxy_options(settings),
     )
 
 
+def start_gateway(args: argparse.Namespace, stack: "Stack", routes: "Future[list[Route]]") -> "NginxGateway | None":
+    """nginx on --gateway-port in front of the started services, when nginx is installed; else says so."""
+    from sciweek.gateway import NginxGateway, nginx_binary
+
+    if not args.gateway_port:
+        return None
+    if nginx_binary() is None:
+        print("未安装 nginx，跳过网关 / nginx is not installed: no gateway (Debian: apt-get install nginx)")
+        return None
+    upstreams = {name: f"127.0.0.1:{proc.port}" for name, proc in stack.services.items()}
+    gateway = NginxGateway(routes.result(), upstreams, args.gateway_port, Path(args.data_dir).parent / "gateway")
+    try:
+        gateway.start()
+    except (OSError, RuntimeError) as exc:
+        print(f"网关未启动 / the gateway did not start: {exc}", file=sys.stderr)
+        return None
+    return gateway
+
+
 def up(args: argparse.Namespace) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     from sciweek.embedded import Stack, amqp_reachable
+    from sciweek.gateway import route_table
 
     settings = _settings("reporting")
     if not amqp_reachable(settings.amqp_url):
@@ -58,6 +103,7 @@ def up(args: argparse.Namespace) -> None:
     stack = Stack(settings.amqp_url, Path(args.data_dir), log_dir=Path(args.data_dir).parent / "logs")
     print("正在启动 SecantusDB 与四个服务 / starting SecantusDB and the four services …", flush=True)
     stopping = False
+    gateway = None
 
     def request_stop(signum: int, frame: object) -> None:
         nonlocal stopping
@@ -65,22 +111,57 @@ def up(args: argparse.Namespace) -> None:
 
     for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a shell's background job ignores it by default
         signal.signal(signum, request_stop)
+    with ThreadPoolExecutor(1) as pool:
+        try:
+            routes = pool.submit(route_table)  # the gateway's table, from the services' code, while they start
+            stack.start()
+            gateway = start_gateway(args, stack, routes)
+            print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {args.data_dir}")
+            for name, proc in stack.services.items():
+                print(f"  {name:<13} {proc.url:<24} API docs: {proc.url}/docs")
+            if gateway is not None:
+                print(f"  {'gateway':<13} {gateway.url:<24} one origin: /api/v1/…, the apps, /<service>/docs")
+            print(f"  logs: {stack.log_dir}")
+            print("开发令牌 / dev token:  .venv/bin/sciweek token --role city --city 450100")
+            print("按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
+            gateway_alive = True
+            while not stopping and not stack.dead() and gateway_alive:
+                time.sleep(0.5)
+                gateway_alive = gateway is None or gateway.process is None or gateway.process.poll() is None
+            if stack.dead():
+                print(f"服务意外退出 / service exited: {', '.join(stack.dead())} (see logs)", file=sys.stderr)
+            if not gateway_alive:
+                print("网关意外退出 / the gateway exited (see gateway/error.log)", file=sys.stderr)
+        finally:
+            print("\n正在停止 / stopping …", flush=True)
+            if gateway is not None:
+                gateway.stop()
+            stack.stop()
+            print("已停止 / stopped.")
+
+
+def gateway(args: argparse.Namespace) -> None:
+    """Print the route table, or write the files made from it (compose's nginx block, the Ingress), or check them."""
+    from sciweek.gateway import RouteConflict, describe, generated_files, route_table
+
     try:
-        stack.start()
-        print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {args.data_dir}")
-        for name, proc in stack.services.items():
-            print(f"  {name:<13} {proc.url:<24} API docs: {proc.url}/docs")
-        print(f"  logs: {stack.log_dir}")
-        print("开发令牌 / dev token:  .venv/bin/sciweek token --role city --city 450100")
-        print("按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
-        while not stopping and not stack.dead():
-            time.sleep(0.5)
-        if stack.dead():
-            print(f"服务意外退出 / service exited: {', '.join(stack.dead())} (see logs)", file=sys.stderr)
-    finally:
-        print("\n正在停止 / stopping …", flush=True)
-        stack.stop()
-        print("已停止 / stopped.")
+        routes = route_table()
+    except RouteConflict as exc:
+        sys.exit(f"路由冲突 / route conflict: {exc}")
+    files = generated_files(routes)
+    stale = [path for path, text in files.items() if not path.exists() or path.read_text(encoding="utf-8") != text]
+    if args.write:
+        for path in stale:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(files[path], encoding="utf-8")
+            print(f"wrote {path.relative_to(REPO_ROOT)}")
+    elif args.check:
+        if stale:
+            names = ", ".join(str(path.relative_to(REPO_ROOT)) for path in stale)
+            sys.exit(f"out of date (run `sciweek gateway --write`): {names}")
+        print("gateway files are up to date")
+    else:
+        print(describe(routes))
 
 
 async def declare_topology(namespace_settings: Settings) -> list[str]:
@@ -109,12 +190,59 @@ async def declare_topology(namespace_settings: Settings) -> list[str]:
     return declared
 
 
+async def missing_topology(namespace_settings: Settings) -> list[str]:
+    """The exchange and consumer queues `sciweek topology` declares that the broker does not have (passive checks)."""
+    import importlib.util
+
+    import aio_pika
+    from aio_pika.exceptions import ChannelClosed
+
+    expected = [("exchange", namespace_settings.exchange)]
+    for name in SERVICES:
+        if importlib.util.find_spec(f"services.{name}.consumers") is not None:
+            expected.append(("queue", namespace_settings.model_copy(update={"service": name}).queue))
+    missing = []
+    connection = await aio_pika.connect(namespace_settings.amqp_url)
+    try:
+        for kind, entity in expected:
+            channel = await connection.channel()  # a failed passive declaration closes its channel
+            try:
+                if kind == "exchange":
+                    await channel.declare_exchange(entity, passive=True)
+                else:
+                    await channel.declare_queue(entity, passive=True)
+                await channel.close()
+            except ChannelClosed:
+                missing.append(entity)
+    finally:
+        await connection.close()
+    return missing
+
+
 def topology(args: argparse.Namespace) -> None:
-    """Prestart step: subscriptions exist before any event is published, whichever service starts first."""
+    """Prestart step: subscriptions exist before any event is published, whichever service starts first.
+
+    With --wait it declares nothing and waits until they exist (a service's init container waits for the Job).
+    """
     import asyncio
 
-    declared = asyncio.run(declare_topology(_settings("reporting")))
-    print(f"topology declared; consumers: {', '.join(declared)}")
+    settings = _settings("reporting")
+    if args.wait is None:
+        declared = asyncio.run(declare_topology(settings))
+        print(f"topology declared; consumers: {', '.join(declared)}")
+        return
+    deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            missing = asyncio.run(missing_topology(settings))
+        except (OSError, ConnectionError) as exc:  # the broker is not up yet
+            missing = [f"the broker ({exc})"]
+        if not missing:
+            print("topology present")
+            return
+        if time.monotonic() > deadline:
+            sys.exit(f"topology not declared after {args.wait:.0f}s: missing {', '.join(missing)}")
+        time.sleep(2)
 
 
 def token(args: argparse.Namespace) -> None:
@@ -179,13 +307,23 @@ def main(argv: list[str] | None = None) -> None:
 
     p_up = commands.add_parser("up", help="run SecantusDB and the four services (embedded default)")
     p_up.add_argument("--data-dir", default=str(REPO_ROOT / ".data" / "secantus"))
+    p_up.add_argument("--gateway-port", type=int, default=8000, help="the one-origin nginx gateway's port (0: none)")
     p_up.set_defaults(run=up)
+
+    p_gateway = commands.add_parser("gateway", help="the one-origin route table; --write regenerates its files")
+    written = p_gateway.add_mutually_exclusive_group()
+    written.add_argument("--write", action="store_true", help="write deploy/gateway/sciweek.conf and the Ingress")
+    written.add_argument("--check", action="store_true", help="fail if those files are not what the table makes")
+    p_gateway.set_defaults(run=gateway)
 
     p_serve = commands.add_parser("serve", help="run one service")
     p_serve.add_argument("service", choices=SERVICES)
     p_serve.set_defaults(run=serve)
 
     p_topology = commands.add_parser("topology", help="declare the exchange and all consumers' queues (prestart)")
+    p_topology.add_argument(
+        "--wait", type=float, metavar="SECONDS", help="declare nothing; wait until the topology exists (init container)"
+    )
     p_topology.set_defaults(run=topology)
 
     p_token = commands.add_parser("token", help="mint a development JWT")

@@ -14,7 +14,8 @@ from typing import Annotated, Any, TypeVar
 import pymongo
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -310,6 +311,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         max_upload_bytes=settings.max_upload_bytes,
     )
     app.include_router(_ops_router(metrics))
+    app.include_router(_named_docs_router(app, spec))
     app.include_router(spec.router)
     if spec.pages is not None:
         app.include_router(spec.pages)
@@ -347,6 +349,21 @@ async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
 # Readiness is "can serve": writes need MongoDB only (their events wait in the outbox while the broker is away),
 # so a broker outage must not take a replica out of the load balancer; it shows in the body and in metrics.
 REQUIRED_FOR_READINESS = ("mongodb",)
+
+
+def _named_docs_router(app: FastAPI, spec: ServiceSpec) -> APIRouter:
+    """The API docs again under the service's name: behind the one-origin gateway /<service>/… reaches this service."""
+    router = APIRouter(prefix=f"/{spec.name}", include_in_schema=False)
+
+    @router.get("/openapi.json")
+    async def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @router.get("/docs")
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url=f"/{spec.name}/openapi.json", title=f"{spec.title} - docs")
+
+    return router
 
 
 def _ops_router(metrics: Metrics) -> APIRouter:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     namespace: str = Field("sciweek", pattern=r"^[a-z0-9][a-z0-9._-]*$")
     host: str = "127.0.0.1"
     port: int = Field(0, ge=0, le=65535)
+    # uvicorn worker processes of `sciweek serve` on one host (each its own event loop, relay lease and jobs; /metrics
+    # answers for the worker that takes the scrape): for more, run more replicas
+    workers: int = Field(1, ge=1, le=32)
     programme_file: Path = REPO_ROOT / "config" / "programme.toml"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

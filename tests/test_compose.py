@@ -176,7 +176,8 @@ def test_service_environment_yields_valid_settings(
     assert settings.amqp_url == env["AMQP_URL"]
     assert settings.mongodb_url == env["MONGODB_URL"]
     assert settings.jwt_secret.get_secret_value() == OPERATOR_ENV["SCIWEEK_JWT_SECRET"]
-    assert settings.trusted_proxies == []
+    gateway_address = services["gateway"]["networks"]["default"]["ipv4_address"]
+    assert [str(n) for n in settings.trusted_proxies] == [f"{gateway_address}/32"]  # the gateway only
 
 
 @pytest.mark.parametrize("name", SERVICES)
@@ -406,3 +407,27 @@ def test_topology_is_declared_before_any_service_starts(services: dict[str, dict
     assert topology["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
     for name in SERVICES:
         assert services[name]["depends_on"]["topology"]["condition"] == "service_completed_successfully", name
+
+
+def test_gateway_serves_the_generated_routes_in_front_of_every_service(
+    compose: dict[str, Any], services: dict[str, dict[str, Any]]
+) -> None:
+    from ipaddress import ip_address, ip_network
+
+    from sciweek.gateway import GATEWAY_PORT, NGINX_FILE
+
+    gateway = service(services, "gateway")
+    mounts = [str(v).split(":") for v in gateway.get("volumes") or []]
+    assert [f"./{NGINX_FILE.relative_to(ROOT)}", "/etc/nginx/conf.d/default.conf", "ro"] in mounts
+    assert (GATEWAY_PORT, GATEWAY_PORT) in published_ports(gateway)
+    config = NGINX_FILE.read_text(encoding="utf-8")
+    assert f"listen {GATEWAY_PORT};" in config
+    for name in SERVICES:
+        assert f"server {name}:{DEFAULT_PORTS[name]};" in config, f"the gateway does not forward to {name}"
+        condition = (gateway.get("depends_on") or {}).get(name, {}).get("condition")
+        assert condition == "service_healthy", f"the gateway waits for {name} with {condition!r}"
+    assert "/healthz" in " ".join(argv((gateway.get("healthcheck") or {}).get("test")))
+    ipam = compose["networks"]["default"]["ipam"]["config"][0]
+    address = ip_address(gateway["networks"]["default"]["ipv4_address"])
+    assert address in ip_network(ipam["subnet"]), "the gateway's address is outside the network"
+    assert address not in ip_network(ipam["ip_range"]), "another container could be given the gateway's address"

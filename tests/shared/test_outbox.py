@@ -111,6 +111,15 @@ async def test_topology_declares_subscriptions_before_any_consumer_runs(settings
     assert [m.message_id for m in waiting] == [event.id]
 
 
+async def test_topology_wait_sees_what_the_job_declares(settings_for: Any) -> None:
+    from sciweek.cli import declare_topology, missing_topology
+
+    settings = settings_for("registration")  # a fresh namespace: nothing declared yet
+    assert await missing_topology(settings) == [settings.exchange, f"{settings.namespace}.reporting"]
+    await declare_topology(settings)
+    assert await missing_topology(settings) == []
+
+
 async def test_two_replicas_publish_each_entry_once(settings_for: Any, vhost: RabbitVhost) -> None:
     settings = settings_for("registration")
     tap = f"{settings.namespace}.tap"
