@@ -91,6 +91,14 @@ async def get_openday(openday_id: str, rt: RuntimeDep, _: PublicRateLimit) -> di
     return await opendays.public_openday(rt, openday_id)
 
 
+@router.get("/programme")
+async def programme(rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
+    """活动周日期与城市（供筛选）/ The programme's dates and cities, for the apps' filters."""
+    p = rt.programme
+    cities = [{"code": c.code, "name": c.name} for c in p.cities]
+    return {"name": p.name, "start": p.start, "end": p.end, "timezone": p.timezone, "cities": cities}
+
+
 @router.get("/ticket-key")
 async def ticket_key(rt: RuntimeDep, _: PublicRateLimit) -> Response:
     """验票公钥（Ed25519 JWK）：门口设备离线验票 / The public key that verifies tickets offline at the door."""
