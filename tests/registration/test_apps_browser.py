@@ -5,6 +5,7 @@ saves screenshots of the main screens (tests/browser.artifact) and prints the ap
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,10 +13,12 @@ from playwright.async_api import Browser, BrowserContext, Page
 
 from services.registration.main import create_app
 from services.registration.store import BOOKINGS
-from tests.browser import artifact, served
-from tests.registration.conftest import Venue, approved_venue, booking_body, published_openday
+from tests.browser import PHONE, artifact, served
+from tests.conftest import today
+from tests.registration.conftest import CITY, approved_venue, booking_body, published_openday
 
 Auth = Callable[..., dict[str, str]]
+TZ_NAME = "Asia/Shanghai"
 
 
 async def first_load_kb(page: Page) -> float:
@@ -68,3 +71,60 @@ async def test_public_books_once_waits_and_sees_the_offer(registration_settings:
             await offer.get_by_role("button", name="确认").click()
             await page.locator(".mine .state.confirmed").first.wait_for()
             assert await page.locator(".mine .state.confirmed").count() == 2
+
+
+async def test_operator_invited_publishes_two_sessions_seen_by_the_public(
+    registration_settings: Any, auth: Auth, browser: Browser
+) -> None:
+    async with served(create_app(registration_settings())) as (_, url):
+        coordinator = auth("city", sub="coord-nn", city=CITY)["Authorization"].removeprefix("Bearer ")
+        desk = await browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN", timezone_id=TZ_NAME)
+        operator = await browser.new_context(**PHONE, locale="zh-CN", timezone_id=TZ_NAME)  # type: ignore[arg-type]
+        try:
+            city = await desk.new_page()
+            await city.goto(f"{url}/operator/#token={coordinator}")
+            await city.get_by_role("tab", name="邀请运营者").click()
+            await city.fill("input[name=invite-label]", "青秀科技馆 王老师")
+            await city.locator("#create-invite").click()
+            link = await city.locator("#invite-link").input_value(timeout=10_000)
+            assert "#invite=" in link
+            print(f"\nfirst load /operator/: {await first_load_kb(city)} KB")
+            await city.screenshot(path=artifact("operator-invitation.png"), full_page=True)
+
+            page = await operator.new_page()
+            await page.goto(link)
+            await page.locator("#venue-form").wait_for()
+            await page.fill("input[name=venue-name]", "青秀科技馆")
+            await page.locator(".el-select", has=page.locator("#venue-city")).click()
+            await page.get_by_role("option", name="南宁").click()
+            await page.fill("input[name=venue-address]", "南宁市青秀区")
+            await page.locator("#save-venue").click()
+            await page.locator("#venues", has_text="待审核").wait_for()
+
+            await city.reload()
+            await city.locator("#pending .approve").first.click()
+            await city.locator("#pending", has_text="没有待审核的场馆").wait_for()
+            await city.screenshot(path=artifact("operator-review.png"), full_page=True)
+
+            await page.reload()
+            await page.locator("#venues", has_text="已通过").wait_for()
+            await page.locator("#venues").get_by_role("button", name="开放日").click()
+            await page.fill("input[name=day-date]", (today() + timedelta(days=2)).isoformat())
+            await page.locator("#add-session").click()
+            await page.locator("#add-session").click()
+            await page.locator("#create-day").click()
+            publish = page.locator("#days .publish")
+            await publish.click()
+            await page.locator("#days", has_text="已发布").wait_for()
+            await page.screenshot(path=artifact("operator-opendays.png"), full_page=True)
+
+            public = await operator.new_page()
+            await public.goto(f"{url}/book/")
+            day = public.locator(".day", has_text="青秀科技馆")
+            await day.wait_for()
+            await day.click()
+            await public.locator(".session").nth(1).wait_for()
+            assert await public.locator(".session").count() == 2
+        finally:
+            await desk.close()
+            await operator.close()
