@@ -4,16 +4,23 @@ Public booking pages (/book/), the operators' portal (/operator/) and the door s
 saves screenshots of the main screens (tests/browser.artifact) and prints the app's first-load size.
 """
 
+import io
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
 from playwright.async_api import Browser, BrowserContext, Page
 
 from services.registration.main import create_app
 from services.registration.store import BOOKINGS
-from tests.browser import PHONE, artifact, served
+from services.reporting.main import create_app as reporting_app
+from shared.testing import eventually
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, PHONE, artifact, served
 from tests.conftest import today
 from tests.registration.conftest import CITY, approved_venue, booking_body, published_openday
 
@@ -30,7 +37,9 @@ async def first_load_kb(page: Page) -> float:
     return round(float(total) / 1024, 1)
 
 
-async def test_public_books_once_waits_and_sees_the_offer(registration_settings: Any, auth: Auth, phone: BrowserContext) -> None:
+async def test_public_books_once_waits_and_sees_the_offer(
+    registration_settings: Any, auth: Auth, phone: BrowserContext
+) -> None:
     async with served(create_app(registration_settings())) as (runtime, url):
         async with httpx.AsyncClient(base_url=url) as client:
             venue = await approved_venue(client, auth, address="南宁市青秀区民族大道")
@@ -69,8 +78,7 @@ async def test_public_books_once_waits_and_sees_the_offer(registration_settings:
             await offer.wait_for(timeout=15_000)
             await page.screenshot(path=artifact("book-mine-offer.png"), full_page=True)
             await offer.get_by_role("button", name="确认").click()
-            await page.locator(".mine .state.confirmed").first.wait_for()
-            assert await page.locator(".mine .state.confirmed").count() == 2
+            await page.wait_for_function("document.querySelectorAll('.mine .state.confirmed').length === 2")
 
 
 async def test_operator_invited_publishes_two_sessions_seen_by_the_public(
@@ -128,3 +136,132 @@ async def test_operator_invited_publishes_two_sessions_seen_by_the_public(
         finally:
             await desk.close()
             await operator.close()
+
+
+def y4m_of(pngs: list[bytes], path: Path, seconds_each: float = 1.2, fps: int = 5) -> Path:
+    """A YUV4MPEG2 (4:2:0) video showing each PNG in turn, looped by Chromium's fake camera."""
+    width, height = 640, 480
+    frames = []
+    for png in pngs:
+        qr = Image.open(io.BytesIO(png)).convert("RGB")
+        qr.thumbnail((height - 20, height - 20))
+        canvas = Image.new("RGB", (width, height), "white")
+        canvas.paste(qr, ((width - qr.width) // 2, (height - qr.height) // 2))
+        y, cb, cr = canvas.convert("YCbCr").split()
+        half = (width // 2, height // 2)
+        frames.append(y.tobytes() + cb.resize(half).tobytes() + cr.resize(half).tobytes())
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            for _ in range(int(seconds_each * fps)):
+                out.write(b"FRAME\n" + frame)
+    return path
+
+
+async def door_page(browser: Browser, video: Path, profile: Path, url: str) -> tuple[BrowserContext, Page]:
+    """The door app in a Chromium whose camera films `video` (a profile kept across launches: IndexedDB)."""
+    flags = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    context = await browser.browser_type.launch_persistent_context(
+        str(profile),
+        executable_path=CHROMIUM,
+        args=CHROMIUM_FLAGS + flags,
+        locale="zh-CN",
+        timezone_id=TZ_NAME,
+        **PHONE,
+    )
+    page = context.pages[0] if context.pages else await context.new_page()
+    await page.goto(url)
+    return context, page
+
+
+async def next_result(page: Page) -> tuple[str, str]:
+    """The next scan's verdict and who it was (then the operator taps to go on)."""
+    result = page.locator("#result")
+    await result.wait_for(timeout=15_000)
+    word, who = await result.locator(".word").inner_text(), await result.locator(".who").inner_text()
+    return word, who
+
+
+async def test_door_scans_the_camera_offline_and_counts_each_person_once(
+    registration_settings: Any, settings_for: Any, auth: Auth, browser: Browser, tmp_path: Path
+) -> None:
+    async with (
+        served(reporting_app(settings_for("reporting"))) as (_, reporting_url),
+        served(create_app(registration_settings())) as (runtime, url),
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        venue = await approved_venue(client, auth, tracks_exit=True)
+        openday = await published_openday(client, venue, day=today(), capacities=(50,))
+        session_id = openday["sessions"][0]["session_id"]
+        people = {"甲": 2, "乙": 1, "丙": 3}
+        tickets = {}
+        for i, (name, party) in enumerate(people.items()):
+            body = {**booking_body(session_id, phone=f"1360000000{i}", party_size=party), "name": name}
+            made = await client.post("/api/v1/public/bookings", json=body)
+            assert made.status_code == 201, made.text
+            tickets[name] = made.json()
+        pngs = {
+            n: (await client.get(f"/api/v1/public/bookings/{t['code']}/qr.png")).content for n, t in tickets.items()
+        }
+        token = venue.operator["Authorization"].removeprefix("Bearer ")
+        door_url = f"{url}/door/#token={token}"
+
+        context, page = await door_page(
+            browser, y4m_of([pngs["甲"]], tmp_path / "a.y4m"), tmp_path / "profile", door_url
+        )
+        try:
+            assert await next_result(page) == ("通过", "甲 · 2 人")
+            print(f"\nfirst load /door/: {await first_load_kb(page)} KB")
+            await page.screenshot(path=artifact("door-pass.png"))
+            await page.locator("#result").click()
+            assert (await next_result(page))[0] == "重复"
+            await page.screenshot(path=artifact("door-again.png"))
+        finally:
+            await context.close()
+
+        video = y4m_of([pngs["乙"], pngs["丙"]], tmp_path / "bc.y4m")
+        context, page = await door_page(browser, video, tmp_path / "profile", f"{url}/door/")
+        try:
+            await page.locator("#entered", has_text="2").wait_for()
+            await page.wait_for_function("window.door !== undefined")
+            await context.set_offline(True)
+            await page.locator("#net", has_text="离线").wait_for()
+            passed = set()
+            while len(passed) < 2:
+                word, who = await next_result(page)
+                if word == "通过":
+                    passed.add(who)
+                await page.locator("#result").click()
+            assert passed == {"乙 · 1 人", "丙 · 3 人"}
+            assert await page.locator("#waiting").inner_text() == "2"
+            assert await page.locator("#entered").inner_text() == "6"
+            claims = jwt.decode(tickets["乙"]["ticket"], options={"verify_signature": False})
+            forged = jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA")
+            await page.evaluate("t => window.door.handle(t)", forged)
+            assert (await next_result(page))[0] == "无效"
+            await page.screenshot(path=artifact("door-offline-invalid.png"))
+            await page.locator("#result").click()
+
+            await context.set_offline(False)
+            await page.evaluate("window.door.sync()")
+            await page.locator("#waiting", has_text="0").wait_for()
+            await page.locator("#inside", has_text="6").wait_for()
+            assert await page.locator("#entered").inner_text() == "6"
+            await page.screenshot(path=artifact("door-synced.png"))
+        finally:
+            await context.close()
+
+        presence = await client.get(f"/api/v1/venues/{venue.id}/presence?date={today()}", headers=venue.operator)
+        assert presence.json()["entered"] == 6 == presence.json()["inside"]
+        assert await runtime.db[BOOKINGS].count_documents({"checked_in_at": {"$ne": None}}) == 3
+        async with httpx.AsyncClient(base_url=reporting_url) as reports:
+
+            async def visitors() -> bool:
+                totals = (await reports.get("/api/v1/dashboard", headers=auth("admin"))).json()["totals"]
+                return bool(totals["visitors"] == 6)
+
+            await eventually(visitors, timeout_s=20)

@@ -13,13 +13,14 @@ from shared.app import RuntimeDep
 from shared.auth import Principal, require_roles
 from shared.problems import Problem
 
+REVOCATION_CACHE = "revoked-credentials"
 REVOCATION_CACHE_S = 5.0
 
 
 async def _standing(rt: RuntimeDep, principal: Principal) -> Principal:
     if principal.jti is None:
         return principal
-    cache = rt.cache("revoked-credentials", REVOCATION_CACHE_S)
+    cache = rt.cache(REVOCATION_CACHE, REVOCATION_CACHE_S)
     revoked = cache.get(principal.jti)
     if revoked is None:
         revoked = await invitations.is_revoked(rt, principal.jti)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.registration.api.access import REVOCATION_CACHE, REVOCATION_CACHE_S
 from services.registration.domain.tickets import qr_png
 from services.registration.service import invitations
 from shared.app import RuntimeDep, api_router
@@ -79,8 +80,13 @@ async def list_invitations(rt: RuntimeDep, actor: Coordinator) -> list[dict[str,
 
 @router.post("/invitations/{invitation_id}/revoke", response_model=Invitation)
 async def revoke_invitation(invitation_id: str, rt: RuntimeDep, actor: Coordinator) -> dict[str, Any]:
-    """撤销邀请及其登录（重复撤销无副作用）/ Revoke an invitation and the credential it issued."""
-    return await invitations.revoke_invitation(rt, actor, invitation_id)
+    """撤销邀请及其登录（重复撤销无副作用）/ Revoke an invitation and the credential it issued.
+
+    This replica forgets its cached answer at once; the others within REVOCATION_CACHE_S.
+    """
+    revoked = await invitations.revoke_invitation(rt, actor, invitation_id)
+    rt.cache(REVOCATION_CACHE, REVOCATION_CACHE_S).entries.pop(invitation_id, None)
+    return revoked
 
 
 @router.post("/public/invitations/accept", response_model=Credential)

@@ -49,7 +49,8 @@ async def book(uow: UnitOfWork, fields: dict[str, Any], key: str | None, session
     booking_id = str(uuid.uuid4())
     rules.check_session_open(openday, seat["_id"])
     taken = await store.take_seats(uow.db, seat["_id"], fields["party_size"], booking_id)
-    if not taken and await uow.db[SEATS].count_documents({"_id": seat["_id"], "cancelled": True}):
+    joining = not taken and fields["waitlist_if_full"]
+    if joining and await uow.db[SEATS].count_documents({"_id": seat["_id"], "cancelled": True}):
         raise rules.session_cancelled()  # cancelled after the open day was cached: not even the waiting list
     if not taken and not fields["waitlist_if_full"]:
         raise RuleViolation(

@@ -77,8 +77,9 @@
         const jwk = (await call(`${API}/public/ticket-key`)).data;
         await queue.set("ticket-key", jwk);
         key = await importKey(jwk);
-        venues.value = (await api("/venues?status=approved&limit=100")).data.items;
-        await queue.set("venues", venues.value);
+        const approved = (await api("/venues?status=approved&limit=100")).data.items;
+        await queue.set("venues", approved);
+        venues.value = approved;
         if (!venueId.value && venues.value.length) pickVenue(venues.value[0]);
         if (!venueId.value) return;
         const fresh = (await api(`/venues/${venueId.value}/door-list?date=${today.value}`)).data;
@@ -93,6 +94,7 @@
           await flush();
           await download();
         } catch (e) {
+          console.warn("sync", e.code || e, e.message);
           if (e.status === 401) alerts.value = [{ scan_id: "auth", name: "登录已失效", detail: (e.message || "").split(" / ")[0] }];
         } finally {
           flushing = false;
