@@ -24,6 +24,7 @@ class Principal(BaseModel):
     city: str | None = None
     venues: list[str] = []
     org: str | None = None
+    jti: str | None = None  # the token's id, for credentials a service can revoke (device enrolments, invitations)
 
     def may_act_for_city(self, city_code: str) -> bool:
         """Admin everywhere; a city coordinator only in their own city."""
@@ -71,9 +72,10 @@ def mint_token(
     city: str | None = None,
     venues: list[str] | None = None,
     org: str | None = None,
+    jti: str | None = None,
     ttl: timedelta = timedelta(hours=12),
 ) -> str:
-    """An HS-signed token for development and tests."""
+    """An HS-signed token: development and tests, and the credentials a service issues (e.g. for an invitation)."""
     now = datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": sub,
@@ -89,6 +91,8 @@ def mint_token(
         claims["venues"] = venues
     if org:
         claims["org"] = org
+    if jti:
+        claims["jti"] = jti
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 

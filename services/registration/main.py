@@ -1,6 +1,7 @@
 """The registration service: venues, open days, public bookings, door check-in, the activity calendar."""
 
 import logging
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -14,6 +15,9 @@ from shared.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 DEV_QR_SECRET_PREFIX = "sciweek-development-only-"
+APPS = Path(__file__).resolve().parent / "app"
+# the public booking pages, the venue operators' (and coordinators') portal, the door scanner
+APP_PATHS = {"/book": APPS / "book", "/operator": APPS / "operator", "/door": APPS / "door"}
 
 
 async def pass_on_expired_offers(uow: UnitOfWork) -> None:
@@ -41,5 +45,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "expire-offers": (settings.registration_offer_sweep_s, pass_on_expired_offers),
             "reclaim-holds": (settings.registration_hold_timeout_s / 4, return_abandoned_seats),
         },
+        apps=APP_PATHS,
     )
     return build_app(spec, settings)

@@ -15,6 +15,7 @@ PHONE_DAYS = "phone_days"
 SCANS = "scans"
 PRESENCE = "presence"
 ACTIVITIES = "activities"
+INVITATIONS = "invitations"  # operators' one-time invitation links; their id is the issued credential's jti
 
 
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
@@ -29,6 +30,9 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db[BOOKINGS].create_index([("status", ASCENDING), ("offer_expires_at", ASCENDING)])
     await db[BOOKINGS].create_index([("openday_id", ASCENDING), ("created_at", ASCENDING)])
     await db[ACTIVITIES].create_index([("city_code", ASCENDING), ("date", ASCENDING)])
+    await db[INVITATIONS].create_index([("secret_sha256", ASCENDING)], unique=True)
+    await db[INVITATIONS].create_index([("city_code", ASCENDING), ("created_at", ASCENDING)])
+    await db[BOOKINGS].create_index([("venue_id", ASCENDING), ("date", ASCENDING)])
 
 
 async def take_seats(db: AsyncDatabase[Document], session_id: str, seats: int, hold_id: str) -> bool:
@@ -38,7 +42,7 @@ async def take_seats(db: AsyncDatabase[Document], session_id: str, seats: int, h
     before committing its booking can be found and returned (see `reclaim_holds`).
     """
     result = await db[SEATS].update_one(
-        {"_id": session_id, "remaining": {"$gte": seats}},
+        {"_id": session_id, "remaining": {"$gte": seats}, "cancelled": {"$ne": True}},
         {"$inc": {"remaining": -seats, "taken": seats}, "$set": {f"holds.{hold_id}": {"n": seats, "at": utcnow()}}},
     )
     return result.modified_count == 1

@@ -3,16 +3,18 @@
 import datetime as dt
 from typing import Any, Literal
 
+from fastapi import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.registration.api.access import Operator
 from services.registration.api.public import Booking
 from services.registration.service import bookings, door, opendays
 from shared.app import RuntimeDep, api_router
-from shared.auth import VenueOperator
 from shared.http import Cursor, Limit
 from shared.problems import Problem
 
 router = api_router(tags=["door"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Token = Field(min_length=10, max_length=2000)
 
 
@@ -57,7 +59,7 @@ class Presence(BaseModel):
 
 
 @router.post("/venues/{venue_id}/checkins", response_model=ScanResult)
-async def check_in(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
+async def check_in(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
     """扫码入场：成功，或 409 并说明原因 / Scan at the door: checked in, or 409 with the reason."""
     venue = await door.operated_venue(rt, actor, venue_id)
     result = await door.scan_ticket(
@@ -71,7 +73,7 @@ async def check_in(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: VenueOper
 
 
 @router.post("/venues/{venue_id}/checkins/batch", response_model=BatchResult)
-async def upload_offline_scans(venue_id: str, body: ScanBatch, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
+async def upload_offline_scans(venue_id: str, body: ScanBatch, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
     """上传离线扫码（可重复上传）/ Upload scans made offline; re-uploading gives the same results."""
     venue = await door.operated_venue(rt, actor, venue_id)
     results = [
@@ -84,7 +86,7 @@ async def upload_offline_scans(venue_id: str, body: ScanBatch, rt: RuntimeDep, a
 
 
 @router.post("/venues/{venue_id}/exits")
-async def record_exit(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
+async def record_exit(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
     """离场扫码（统计在场人数的场馆）/ A party leaves (venues that track exits)."""
     venue = await door.operated_venue(rt, actor, venue_id)
     if not venue.get("tracks_exit"):
@@ -93,10 +95,43 @@ async def record_exit(venue_id: str, body: ScanIn, rt: RuntimeDep, actor: VenueO
 
 
 @router.get("/venues/{venue_id}/presence", response_model=Presence)
-async def presence(venue_id: str, date: dt.date, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
+async def presence(venue_id: str, date: dt.date, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
     """在场人数 / People inside now and entered so far on a day."""
     await door.operated_venue(rt, actor, venue_id)
     return await door.presence(rt, venue_id, date)
+
+
+class DoorBooking(BaseModel):
+    id: str
+    code: str
+    status: str
+    session_id: str
+    party_size: int
+    name: str
+    starts_at: dt.datetime
+    checked_in_at: dt.datetime | None
+    ticket: str | None
+
+
+class DoorList(BaseModel):
+    venue_id: str
+    date: dt.date
+    tracks_exit: bool
+    presence: Presence
+    bookings: list[DoorBooking]
+
+
+@router.get("/venues/{venue_id}/door-list", response_model=DoorList)
+async def door_list(venue_id: str, date: dt.date, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
+    """门口离线名单（状态、入场码，供离线判断与手输预约码）/ The day's bookings as the door needs them."""
+    venue = await door.operated_venue(rt, actor, venue_id)
+    return {
+        "venue_id": venue_id,
+        "date": date,
+        "tracks_exit": bool(venue.get("tracks_exit")),
+        "presence": await door.presence(rt, venue_id, date),
+        "bookings": await bookings.door_list(rt, venue_id, date),
+    }
 
 
 class BookingPage(BaseModel):
@@ -108,7 +143,7 @@ class BookingPage(BaseModel):
 async def list_bookings(
     openday_id: str,
     rt: RuntimeDep,
-    actor: VenueOperator,
+    actor: Operator,
     status: Literal["confirmed", "waitlisted", "offered", "cancelled", "expired"] | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -119,7 +154,16 @@ async def list_bookings(
 
 
 @router.post("/bookings/{booking_id}/cancel", response_model=Booking)
-async def cancel_by_operator(booking_id: str, rt: RuntimeDep, actor: VenueOperator) -> dict[str, Any]:
+async def cancel_by_operator(booking_id: str, rt: RuntimeDep, actor: Operator) -> dict[str, Any]:
     """场馆取消预约 / The operator cancels a booking; seats pass to the waiting list."""
     doc = await bookings.operated_booking(rt, actor, booking_id)
     return bookings.booking_view(rt, await bookings.cancel_booking(rt, doc["_id"], "operator"))
+
+
+@router.get("/opendays/{openday_id}/bookings.xlsx", responses={200: {"content": {XLSX: {}}}})
+async def export_bookings(openday_id: str, rt: RuntimeDep, actor: Operator) -> Response:
+    """导出预约名单（XLSX）/ The open day's bookings as a spreadsheet."""
+    openday = await opendays.operated_openday(rt, actor, openday_id)
+    body = await bookings.bookings_workbook(rt, openday)
+    filename = f"bookings-{openday['date']}.xlsx"
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

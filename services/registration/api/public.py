@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.registration.api.venues import OpenDay
-from services.registration.domain.tickets import qr_png
+from services.registration.domain.tickets import ISSUER, public_key, qr_png
 from services.registration.service import bookings, opendays
 from shared.app import RuntimeDep, api_router
 from shared.contracts.registration import OrgType, PricePolicy
@@ -44,6 +44,7 @@ class Booking(BaseModel):
     offer_expires_at: dt.datetime | None = None
     checked_in_at: dt.datetime | None = None
     cancelled_by: str | None = None
+    cancel_reason: str | None = Field(default=None, description="session_cancelled: the venue cancelled the session")
     ticket: str | None = Field(default=None, description="签名二维码内容 / signed QR token (confirmed bookings)")
 
 
@@ -82,6 +83,27 @@ async def list_opendays(
         page = listing.model_dump_json().encode()
         cache.put(key, page)
     return Response(page, media_type="application/json")
+
+
+@router.get("/opendays/{openday_id}", response_model=OpenDay)
+async def get_openday(openday_id: str, rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
+    """开放日详情（含剩余名额）/ One published open day with each session's remaining seats."""
+    return await opendays.public_openday(rt, openday_id)
+
+
+@router.get("/programme")
+async def programme(rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
+    """活动周日期与城市（供筛选）/ The programme's dates and cities, for the apps' filters."""
+    p = rt.programme
+    cities = [{"code": c.code, "name": c.name} for c in p.cities]
+    return {"name": p.name, "start": p.start, "end": p.end, "timezone": p.timezone, "cities": cities}
+
+
+@router.get("/ticket-key")
+async def ticket_key(rt: RuntimeDep, _: PublicRateLimit) -> Response:
+    """验票公钥（Ed25519 JWK）：门口设备离线验票 / The public key that verifies tickets offline at the door."""
+    key = public_key(rt.settings.registration_qr_secret.get_secret_value())
+    return JSONResponse({"alg": "EdDSA", "issuer": ISSUER, **key}, headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.post("/bookings", status_code=201, response_model=Booking)

@@ -7,9 +7,10 @@ from fastapi import Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.registration.service import opendays, venues
+from services.registration.api.access import Operator, OperatorOrCoordinator
+from services.registration.service import bookings, opendays, venues
 from shared.app import RuntimeDep, api_router
-from shared.auth import Coordinator, VenueOperator, VenueOperatorOrCoordinator
+from shared.auth import Coordinator
 from shared.contracts.registration import OrgType, PricePolicy
 from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, etag
 
@@ -68,7 +69,7 @@ class Rejection(BaseModel):
 
 @router.post("/venues", status_code=201, response_model=Venue)
 async def register_venue(
-    body: VenueIn, rt: RuntimeDep, actor: VenueOperator, idempotency_key: IdempotencyKey = None
+    body: VenueIn, rt: RuntimeDep, actor: Operator, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """登记开放场馆（待审核）/ Register a venue; it awaits approval by the city."""
     view = await venues.register_venue(rt, actor, body.model_dump(mode="json"), idempotency_key)
@@ -78,7 +79,7 @@ async def register_venue(
 @router.get("/venues", response_model=VenuePage)
 async def list_venues(
     rt: RuntimeDep,
-    actor: VenueOperatorOrCoordinator,
+    actor: OperatorOrCoordinator,
     status: Literal["pending", "approved", "rejected"] | None = None,
     cursor: Cursor = None,
     limit: Limit = 50,
@@ -88,7 +89,7 @@ async def list_venues(
 
 
 @router.get("/venues/{venue_id}", response_model=Venue)
-async def get_venue(venue_id: str, rt: RuntimeDep, actor: VenueOperatorOrCoordinator) -> JSONResponse:
+async def get_venue(venue_id: str, rt: RuntimeDep, actor: OperatorOrCoordinator) -> JSONResponse:
     """查看场馆（含 ETag）/ One venue, within the caller's scope (404 outside it)."""
     view = venues.venue_view(await venues.get_venue(rt, actor, venue_id))
     return JSONResponse(view, headers={"ETag": etag(view["version"])})
@@ -96,7 +97,7 @@ async def get_venue(venue_id: str, rt: RuntimeDep, actor: VenueOperatorOrCoordin
 
 @router.patch("/venues/{venue_id}", response_model=Venue)
 async def edit_venue(
-    venue_id: str, body: VenueEdit, rt: RuntimeDep, actor: VenueOperator, if_match: IfMatch = None
+    venue_id: str, body: VenueEdit, rt: RuntimeDep, actor: Operator, if_match: IfMatch = None
 ) -> JSONResponse:
     """修改场馆信息（需 If-Match）/ Correct your venue's name, address, location, contact or exit tracking."""
     changes = body.model_dump(mode="json", exclude_none=True)
@@ -158,6 +159,7 @@ class SessionOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     capacity: int
+    cancelled: bool = False
     remaining: int | None = None
 
 
@@ -165,6 +167,7 @@ class OpenDay(BaseModel):
     id: str
     venue_id: str
     venue_name: str
+    venue_address: str = ""
     city_code: str
     org_type: str
     date: date
@@ -186,26 +189,26 @@ def _with_etag(doc: dict[str, Any], status: int = 200) -> JSONResponse:
 
 
 @router.post("/venues/{venue_id}/opendays", status_code=201, response_model=OpenDay)
-async def create_openday(venue_id: str, body: OpenDayIn, rt: RuntimeDep, actor: VenueOperator) -> JSONResponse:
+async def create_openday(venue_id: str, body: OpenDayIn, rt: RuntimeDep, actor: Operator) -> JSONResponse:
     """新建开放日（草稿）/ Draft an open day with its sessions; publish it once the venue is approved."""
     return _with_etag(await opendays.create_openday(rt, actor, venue_id, body.model_dump()), 201)
 
 
 @router.get("/venues/{venue_id}/opendays", response_model=list[OpenDay])
-async def list_venue_opendays(venue_id: str, rt: RuntimeDep, actor: VenueOperator) -> list[dict[str, Any]]:
+async def list_venue_opendays(venue_id: str, rt: RuntimeDep, actor: Operator) -> list[dict[str, Any]]:
     """本场馆的开放日 / The open days of a venue you operate."""
     return await opendays.list_venue_opendays(rt, actor, venue_id)
 
 
 @router.get("/opendays/{openday_id}", response_model=OpenDay)
-async def get_openday(openday_id: str, rt: RuntimeDep, actor: VenueOperator) -> JSONResponse:
+async def get_openday(openday_id: str, rt: RuntimeDep, actor: Operator) -> JSONResponse:
     """查看开放日（含 ETag）/ One open day of a venue you operate, with its ETag."""
     return _with_etag(await opendays.operated_openday(rt, actor, openday_id))
 
 
 @router.patch("/opendays/{openday_id}", response_model=OpenDay)
 async def edit_openday(
-    openday_id: str, body: OpenDayEdit, rt: RuntimeDep, actor: VenueOperator, if_match: IfMatch = None
+    openday_id: str, body: OpenDayEdit, rt: RuntimeDep, actor: Operator, if_match: IfMatch = None
 ) -> JSONResponse:
     """修改开放日（需 If-Match）/ Edit the booking window, group size or normal price (If-Match)."""
     changes = body.model_dump(exclude_none=True)
@@ -213,6 +216,13 @@ async def edit_openday(
 
 
 @router.post("/opendays/{openday_id}/publish", response_model=OpenDay)
-async def publish_openday(openday_id: str, rt: RuntimeDep, actor: VenueOperator) -> Response:
+async def publish_openday(openday_id: str, rt: RuntimeDep, actor: Operator) -> Response:
     """发布开放日（场馆须已通过审核）/ Publish an open day (the venue must be approved); repeating is a no-op."""
     return _with_etag(await opendays.publish_openday(rt, actor, openday_id))
+
+
+@router.post("/opendays/{openday_id}/sessions/{session_id}/cancel", response_model=OpenDay)
+async def cancel_session(openday_id: str, session_id: str, rt: RuntimeDep, actor: Operator) -> Response:
+    """取消场次：其预约全部取消，预约者可见（重复取消无副作用）/ Cancel a session and its bookings (idempotent)."""
+    openday = await opendays.operated_openday(rt, actor, openday_id)
+    return _with_etag(await bookings.cancel_session(rt, openday, session_id))

@@ -100,6 +100,23 @@ def check_bookable(openday: dict[str, Any], party_size: int, now: datetime) -> N
         )
 
 
+def session_cancelled() -> RuleViolation:
+    """The refusal for a session the venue cancelled."""
+    return RuleViolation("session_cancelled", "该场次已被场馆取消 / the venue cancelled this session")
+
+
+def check_session_open(openday: dict[str, Any], session_id: str) -> None:
+    """A session the venue cancelled takes no bookings, not even on the waiting list."""
+    if any(s["session_id"] == session_id and s.get("cancelled") for s in openday["sessions"]):
+        raise session_cancelled()
+
+
+def check_session_cancellable(slot: dict[str, Any], now: datetime) -> None:
+    """A session can be cancelled until it starts."""
+    if slot["starts_at"] <= now:
+        raise RuleViolation("session_started", "场次已开始，不能取消 / the session has already started")
+
+
 def check_cancellable(booking: dict[str, Any]) -> None:
     """A booking already used at the door or already ended cannot be cancelled."""
     if booking.get("checked_in_at") is not None:

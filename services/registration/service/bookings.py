@@ -3,6 +3,7 @@
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo.errors import DuplicateKeyError
 
@@ -14,12 +15,13 @@ from services.registration.store import BOOKINGS, OPENDAYS, PHONE_DAYS, SEATS, V
 from shared.auth import Principal
 from shared.cache import TtlCache
 from shared.contracts.registration import BookingCancelled, BookingConfirmed, BookingPromoted, BookingWaitlisted
-from shared.http import decode_cursor, encode_cursor
+from shared.http import decode_cursor, encode_cursor, lost_update
 from shared.idempotency import IDEMPOTENCY, json_safe, request_fingerprint
 from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session, utcnow
 from shared.privacy import mask_phone
 from shared.rules import RuleViolation
+from shared.tabular import xlsx_bytes
 from shared.unit_of_work import UnitOfWork
 
 PROMOTION_LOOKAHEAD = 50
@@ -28,7 +30,9 @@ PROMOTION_LOOKAHEAD = 50
 def booking_view(uow: UnitOfWork, doc: dict[str, Any]) -> dict[str, Any]:
     """The API shape of a booking: the phone masked, the signed ticket once confirmed."""
     keep = ("code", "status", "session_id", "openday_id", "venue_id", "city_code", "date", "party_size", "name")
-    more = ("price_policy", "starts_at", "offer_expires_at", "checked_in_at", "cancelled_by", "created_at")
+    more: tuple[str, ...] = ("price_policy", "starts_at", "offer_expires_at", "checked_in_at", "cancelled_by")
+    more += ("cancel_reason",)
+    more += ("created_at",)
     view = {"id": doc["_id"], **{k: json_safe(doc.get(k)) for k in keep + more}, "phone": mask_phone(doc["phone"])}
     secret = uow.settings.registration_qr_secret.get_secret_value()
     view["ticket"] = sign_ticket(secret, doc) if doc["status"] == "confirmed" else None
@@ -43,7 +47,11 @@ async def book(uow: UnitOfWork, fields: dict[str, Any], key: str | None, session
     seat, openday = await _bookable_session(uow, fields["session_id"], sessions)
     rules.check_bookable(openday, fields["party_size"], uow.clock.now())
     booking_id = str(uuid.uuid4())
+    rules.check_session_open(openday, seat["_id"])
     taken = await store.take_seats(uow.db, seat["_id"], fields["party_size"], booking_id)
+    joining = not taken and fields["waitlist_if_full"]
+    if joining and await uow.db[SEATS].count_documents({"_id": seat["_id"], "cancelled": True}):
+        raise rules.session_cancelled()  # cancelled after the open day was cached: not even the waiting list
     if not taken and not fields["waitlist_if_full"]:
         raise RuleViolation(
             "session_full",
@@ -323,3 +331,89 @@ async def reclaim_holds(uow: UnitOfWork) -> int:
         else:
             returned += await store.give_back_seats(uow.db, session_id, hold_id)
     return returned
+
+
+async def cancel_session(uow: UnitOfWork, openday: dict[str, Any], session_id: str) -> dict[str, Any]:
+    """The venue cancels one session: no more bookings, and every live booking of it is cancelled (bookers see why).
+
+    Parties already checked in keep their booking. Cancelling twice is a no-op.
+    """
+    slot = next((s for s in openday["sessions"] if s["session_id"] == session_id), None)
+    if slot is None:
+        raise RuleViolation("session_not_found", "场次不存在 / no such session", "not_found")
+    if slot.get("cancelled"):
+        return openday
+    rules.check_session_cancellable(slot, uow.clock.now())
+    sessions = [{**s, "cancelled": True} if s is slot else s for s in openday["sessions"]]
+
+    async def txn(session: Session) -> dict[str, Any]:
+        done = await uow.db[OPENDAYS].update_one(
+            {"_id": openday["_id"], "version": openday["version"]},
+            {"$set": {"sessions": sessions}, "$inc": {"version": 1}},
+            session=session,
+        )
+        if done.modified_count != 1:
+            raise lost_update(None)
+        await uow.db[SEATS].update_one(
+            {"_id": session_id}, {"$set": {"cancelled": True, "remaining": 0}}, session=session
+        )
+        live = {"session_id": session_id, "status": {"$in": list(rules.LIVE_STATUSES)}, "checked_in_at": None}
+        async for doc in uow.db[BOOKINGS].find(live, session=session):
+            await _cancel_for_session(uow, session, doc)
+        fresh = await uow.db[OPENDAYS].find_one({"_id": openday["_id"]}, session=session)
+        assert fresh is not None
+        return fresh
+
+    return await uow.commit(txn)
+
+
+async def _cancel_for_session(uow: UnitOfWork, session: Session, doc: dict[str, Any]) -> None:
+    changes = {"status": "cancelled", "cancelled_by": "operator", "cancel_reason": "session_cancelled"}
+    await uow.db[BOOKINGS].update_one({"_id": doc["_id"]}, {"$set": changes}, session=session)
+    await uow.db[PHONE_DAYS].update_one(
+        {"_id": f"{doc['phone']}:{doc['date']}"}, {"$inc": {"count": -1}}, session=session
+    )
+    if doc["status"] == "confirmed":
+        data = BookingCancelled(
+            booking_id=doc["_id"], openday_id=doc["openday_id"], cancelled_by="operator", **_facts(doc)
+        )
+        await uow.events.emit(session, data, subject=f"booking/{doc['_id']}")
+
+
+async def door_list(uow: UnitOfWork, venue_id: str, day: date) -> list[dict[str, Any]]:
+    """A venue's bookings of one day as the door needs them offline: status, party, name, and the ticket."""
+    query = {"venue_id": venue_id, "date": day.isoformat(), "status": {"$ne": "waitlisted"}}
+    docs = await uow.db[BOOKINGS].find(query, sort=[("_id", 1)], limit=20_000).to_list()
+    keep = ("id", "code", "status", "session_id", "party_size", "name", "checked_in_at", "ticket", "starts_at")
+    return [{k: v for k, v in booking_view(uow, d).items() if k in keep} for d in docs]
+
+
+STATUS_ZH = {
+    "confirmed": "已确认",
+    "waitlisted": "候补",
+    "offered": "候补待确认",
+    "cancelled": "已取消",
+    "expired": "已过期",
+}
+
+
+async def bookings_workbook(uow: UnitOfWork, openday: dict[str, Any]) -> bytes:
+    """An open day's bookings as XLSX, one row per booking, by session (phones masked as in the API)."""
+    tz = ZoneInfo(uow.programme.timezone)
+    starts = {s["session_id"]: s["starts_at"].astimezone(tz).strftime("%H:%M") for s in openday["sessions"]}
+    docs = await uow.db[BOOKINGS].find({"openday_id": openday["_id"]}, sort=[("created_at", 1)]).to_list()
+    docs.sort(key=lambda d: starts.get(d["session_id"], ""))
+    header = ("场次 session", "预约码 code", "姓名 name", "手机 phone", "人数 party", "状态 status", "入场 checked in")
+    rows = [
+        (
+            starts.get(d["session_id"], ""),
+            d["code"],
+            d["name"],
+            mask_phone(d["phone"]),
+            d["party_size"],
+            STATUS_ZH.get(d["status"], d["status"]),
+            d["checked_in_at"].astimezone(tz).strftime("%H:%M") if d.get("checked_in_at") else "",
+        )
+        for d in docs
+    ]
+    return xlsx_bytes({f"{openday['date']} 预约名单": (header, rows)})

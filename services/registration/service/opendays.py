@@ -22,12 +22,14 @@ def openday_view(doc: dict[str, Any], remaining: dict[str, int] | None = None) -
     """The API shape of an open day, with remaining seats when given."""
     sessions = [
         {k: s[k] for k in ("session_id", "starts_at", "ends_at", "capacity")}
+        | {"cancelled": bool(s.get("cancelled"))}
         | ({"remaining": remaining.get(s["session_id"], 0)} if remaining is not None else {})
         for s in doc["sessions"]
     ]
     keep = ("venue_id", "venue_name", "city_code", "org_type", "date", "price_policy", "normal_price", "online")
     more = ("online_url", "booking_opens_at", "booking_closes_at", "max_group_size", "status", "version")
-    return {"id": doc["_id"], **{k: doc.get(k) for k in keep + more}, "sessions": sessions}
+    address = doc.get("venue_address") or ""
+    return {"id": doc["_id"], **{k: doc.get(k) for k in keep + more}, "venue_address": address, "sessions": sessions}
 
 
 async def create_openday(uow: UnitOfWork, actor: Principal, venue_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -78,6 +80,7 @@ def _draft(uow: UnitOfWork, venue: dict[str, Any], body: dict[str, Any]) -> dict
         "_id": body.get("id") or str(uuid.uuid4()),
         "venue_id": venue["_id"],
         "venue_name": venue["name"],
+        "venue_address": venue.get("address") or "",
         "city_code": venue["city_code"],
         "org_type": venue["org_type"],
         "date": day.isoformat(),
@@ -187,3 +190,11 @@ async def public_listing(uow: UnitOfWork, filters: dict[str, Any], cursor: str |
         "items": items,
         "next_cursor": encode_cursor({"d": last["date"], "i": last["_id"]}) if more and last else None,
     }
+
+
+async def public_openday(uow: UnitOfWork, openday_id: str) -> dict[str, Any]:
+    """One published open day with each session's remaining seats; 404 for drafts."""
+    doc = await uow.db[OPENDAYS].find_one({"_id": openday_id, "status": "published"})
+    if doc is None:
+        raise not_found("openday")
+    return openday_view(doc, await remaining_seats(uow, [doc]))
