@@ -18,6 +18,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if not weights or any(w <= 0 for w in weights.values()):
         raise ValueError("SCIWEEK_EXHIBITS_CRITERIA needs at least one criterion, every weight > 0")
     spec = ServiceSpec(
-        name="exhibits", title="sciweek 科技展 exhibits", router=router, ensure_indexes=store.ensure_indexes
+        name="exhibits",
+        title="sciweek 科技展 exhibits",
+        router=router,
+        ensure_indexes=store.ensure_indexes,
+        description="“两周一展”科技展（南宁国际会展中心 D8 馆）：展项申报、评审与决定、展位分配与发布，"
+        "以及持续开放的云展厅。/ Exhibit submissions, review, booths and the cloud exhibition.",
+        links={"云展厅展项目录 / cloud exhibition catalogue (API)": "api/v1/catalogue"},
     )
     return build_app(spec, settings)
