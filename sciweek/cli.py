@@ -6,11 +6,13 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from shared.settings import REPO_ROOT, SERVICES, Settings, describe_error
+if TYPE_CHECKING:
+    from sciweek.embedded import Stack
+from shared.settings import DEFAULT_PORTS, REPO_ROOT, SERVICES, Settings, describe_error
 
 
 def _settings(service: str) -> Settings:
@@ -46,41 +48,58 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def up(args: argparse.Namespace) -> None:
-    from sciweek.embedded import Stack, amqp_reachable
+    from sciweek import preflight
+    from sciweek.embedded import Stack, StartupError
 
     settings = _settings("reporting")
-    if not amqp_reachable(settings.amqp_url):
-        sys.exit(
-            f"RabbitMQ 不可达 / RabbitMQ is not reachable at {settings.amqp_url}\n"
-            "启动它 / start it with:  rabbitmq-server -detached\n"
-            "or point AMQP_URL at a running broker."
-        )
-    stack = Stack(settings.amqp_url, Path(args.data_dir), log_dir=Path(args.data_dir).parent / "logs")
+    data_dir = Path(args.data_dir)
+    ports = {name: args.base_port + i for i, name in enumerate(SERVICES)}
+    findings = preflight.check(settings, ports, data_dir)
+    for finding in findings:
+        print(("错误 / error: " if finding.fatal else "注意 / note: ") + finding.line, file=sys.stderr, flush=True)
+    if any(f.fatal for f in findings):
+        sys.exit(1)
+    stack = Stack(settings.amqp_url, data_dir, ports=ports, log_dir=data_dir.parent / "logs")
     print("正在启动 SecantusDB 与四个服务 / starting SecantusDB and the four services …", flush=True)
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
         nonlocal stopping
         stopping = True
+        raise KeyboardInterrupt  # also ends a start-up in progress; `finally` stops what was started
 
     for signum in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a shell's background job ignores it by default
         signal.signal(signum, request_stop)
     try:
         stack.start()
-        print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {args.data_dir}")
-        for name, proc in stack.services.items():
-            print(f"  {name:<13} {proc.url:<24} API docs: {proc.url}/docs")
-        print(f"  logs: {stack.log_dir}")
-        print("开发令牌 / dev token:  .venv/bin/sciweek token --role city --city 450100")
-        print("按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
+        _print_addresses(stack, data_dir)
         while not stopping and not stack.dead():
             time.sleep(0.5)
         if stack.dead():
             print(f"服务意外退出 / service exited: {', '.join(stack.dead())} (see logs)", file=sys.stderr)
+            stopping = True
+    except StartupError as exc:
+        print(f"错误 / error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        pass
     finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_IGN)  # stopping is not interrupted by a second Ctrl-C
         print("\n正在停止 / stopping …", flush=True)
         stack.stop()
-        print("已停止 / stopped.")
+        print("已停止 / stopped.", flush=True)
+
+
+def _print_addresses(stack: "Stack", data_dir: Path) -> None:
+    print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {data_dir}")
+    for name, proc in stack.services.items():
+        print(f"  {name:<13} {proc.url:<24} API docs: {proc.url}/docs")
+    print(f"  logs: {stack.log_dir}")
+    print(f"看板 / dashboard:  {stack.services['reporting'].url}/dashboard")
+    print("演示数据 / demo data:  .venv/bin/sciweek demo")
+    print("开发令牌 / dev token:  .venv/bin/sciweek token --role city --city 450100")
+    print("按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
 
 
 async def declare_topology(namespace_settings: Settings) -> list[str]:
@@ -179,6 +198,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p_up = commands.add_parser("up", help="run SecantusDB and the four services (embedded default)")
     p_up.add_argument("--data-dir", default=str(REPO_ROOT / ".data" / "secantus"))
+    p_up.add_argument("--base-port", type=int, default=DEFAULT_PORTS["registration"], help="first of four ports")
     p_up.set_defaults(run=up)
 
     p_serve = commands.add_parser("serve", help="run one service")
