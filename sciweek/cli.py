@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
@@ -190,6 +191,27 @@ def rebuild(args: argparse.Namespace) -> None:
         sys.exit(f"{len(result.differences)} differences (run with --swap to replace the live projections)")
 
 
+def demo(args: argparse.Namespace) -> None:
+    from sciweek.demo import DemoError, run
+    from shared.programme import load_programme
+
+    settings = _settings("reporting")
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
+    for item in args.url or []:
+        service, _, url = item.partition("=")
+        if service not in SERVICES or not url:
+            sys.exit(f"--url takes SERVICE=URL with SERVICE one of {', '.join(SERVICES)}")
+        urls[service] = url.rstrip("/")
+    try:
+        agree = run(urls, settings, load_programme(settings.programme_file), args)
+    except DemoError as exc:
+        sys.exit(f"演示中止 / demo stopped: {exc}")
+    except httpx.TransportError as exc:
+        sys.exit(f"服务不可达 / a service is not reachable ({exc}): start the system with ./scripts/run")
+    if not agree:
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     from shared.auth import ROLES
 
@@ -200,6 +222,23 @@ def main(argv: list[str] | None = None) -> None:
     p_up.add_argument("--data-dir", default=str(REPO_ROOT / ".data" / "secantus"))
     p_up.add_argument("--base-port", type=int, default=DEFAULT_PORTS["registration"], help="first of four ports")
     p_up.set_defaults(run=up)
+
+    p_demo = commands.add_parser(
+        "demo",
+        help="load a demo programme through the API and play its week on a rehearsal clock",
+        description="Loads commissioners, villages, venues, exhibits and activities into the running system through "
+        "the public HTTP API, then plays the programme week on the services' rehearsal clock (set through the admin "
+        "API: development stacks only). Tokens are minted with the configured SCIWEEK_JWT_SECRET, as `sciweek token` "
+        "does: run it beside the stack. Deterministic for a --seed; a second run doubles nothing.",
+    )
+    p_demo.add_argument("--speed", type=float, default=600, help="programme seconds per second (600: 10 min/s)")
+    p_demo.add_argument("--seed", type=int, default=2020)
+    p_demo.add_argument("--scale", type=float, default=1.0, help="people, places and visits per city (1: ~7 visits)")
+    p_demo.add_argument("--cities", type=int, default=14, help="how many of the programme's cities take part")
+    p_demo.add_argument("--jump-hours", type=float, default=2, help="skip idle programme time longer than this")
+    p_demo.add_argument("--timeout", type=float, default=120, help="seconds to wait for the dashboard to catch up")
+    p_demo.add_argument("--url", action="append", help="SERVICE=URL (default http://127.0.0.1:8001..8004)")
+    p_demo.set_defaults(run=demo)
 
     p_serve = commands.add_parser("serve", help="run one service")
     p_serve.add_argument("service", choices=SERVICES)

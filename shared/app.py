@@ -144,7 +144,13 @@ class Runtime:
             except Exception:  # a failed run is logged and tried again at the next interval
                 log.exception("periodic job %s failed", name)
             raise_if_cancelled()  # stop() cancels jobs; a cancel pymongo swallowed must still end the loop
-            await asyncio.sleep(self.clock.wall_interval(interval_s))  # jobs live at programme time
+            await self._pause(interval_s)
+
+    async def _pause(self, interval_s: float) -> None:
+        """Wait `interval_s` of programme time; a rehearsal clock set meanwhile shortens the wait within a second."""
+        started = time.monotonic()
+        while (left := self.clock.wall_interval(interval_s) - (time.monotonic() - started)) > 0:
+            await asyncio.sleep(min(left, 1.0))
 
     async def _connect_broker(self) -> None:
         await self.broker.connect()
