@@ -504,9 +504,9 @@ class ProgrammeClock:
                     "(SCIWEEK_CLOCK_CONTROL=false or SCIWEEK_ENV=production): run the demo on a development stack"
                 )
 
-    def set(self, at: datetime) -> None:
+    def set(self, at: datetime, rate: float | None = None) -> None:
         admin = self.api.auth("admin", "demo-office")
-        body = {"at": at.isoformat(), "rate": self.speed}
+        body = {"at": at.isoformat(), "rate": rate or self.speed}
         for service in self.api.urls:
             self.api.ok(service, "PUT", "/api/v1/clock", json=body, headers=admin)
         self.at, self.then = at, time.monotonic()
@@ -603,4 +603,6 @@ def run(urls: Mapping[str, str], settings: Settings, programme: Programme, optio
     )
     with tqdm(total=len(plan.actions), unit="步", desc="演示 / demo", dynamic_ncols=True) as progress:
         play(plan, clock, end, progress, timedelta(hours=options.jump_hours))
-    return report(plan, converge(api, plan, options.timeout))
+    figures = converge(api, plan, options.timeout)
+    clock.set(end, rate=1)  # the rehearsal stays on, at the end of the play, at the pace of the wall clock
+    return report(plan, figures)

@@ -149,7 +149,7 @@ class Runtime:
     async def _pause(self, interval_s: float) -> None:
         """Wait `interval_s` of programme time; a rehearsal clock set meanwhile shortens the wait within a second."""
         started = time.monotonic()
-        while (left := self.clock.wall_interval(interval_s) - (time.monotonic() - started)) > 0:
+        while (left := self.clock.wall_interval(interval_s) - (time.monotonic() - started)) > 0:  # noqa: ASYNC110
             await asyncio.sleep(min(left, 1.0))
 
     async def _connect_broker(self) -> None:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -80,7 +79,10 @@ async def test_the_demo_plays_the_week_and_the_dashboard_shows_what_it_did(stack
     shown = dashboard(stack)
     assert {k: shown.get(k, 0) for k in said} == said
 
-    again = subprocess.run(demo_command(stack), cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
-    assert printed_totals(again.stdout) == said  # nothing doubled
+    rerun = await asyncio.create_subprocess_exec(
+        *demo_command(stack), cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(rerun.communicate(), 120)
+    assert rerun.returncode == 0, out.decode() + err.decode()[-3000:]
+    assert printed_totals(out.decode()) == said  # nothing doubled
     assert {k: v for k, v in dashboard(stack).items() if k in said} == said
