@@ -7,7 +7,7 @@ from datetime import datetime
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.clock import Clock, Rehearsal
-from shared.mongo import Document
+from shared.mongo import Document, raise_if_cancelled
 
 log = logging.getLogger(__name__)
 CLOCK = "clock"  # collection: one document, the run-time rehearsal setting
@@ -40,4 +40,5 @@ async def follow(db: AsyncDatabase[Document], clock: Clock) -> None:
             await load(db, clock)
         except Exception as exc:  # the database may be away for a while: keep the last known setting
             log.warning("rehearsal clock: could not read the stored setting: %r", exc)
+        raise_if_cancelled()  # stop() cancels this task; a cancel pymongo swallowed must still end the loop
         await asyncio.sleep(FOLLOW_EVERY_S)
