@@ -9,9 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from pydantic import ValidationError
 
-from shared.settings import REPO_ROOT, SERVICES, Settings, describe_error
+from shared.settings import DEFAULT_PORTS, REPO_ROOT, SERVICES, Settings, describe_error
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -90,17 +91,19 @@ def start_gateway(args: argparse.Namespace, stack: "Stack", routes: "Future[list
 def up(args: argparse.Namespace) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from sciweek.embedded import Stack, amqp_reachable
+    from sciweek import preflight
+    from sciweek.embedded import Stack, StartupError
     from sciweek.gateway import route_table
 
     settings = _settings("reporting")
-    if not amqp_reachable(settings.amqp_url):
-        sys.exit(
-            f"RabbitMQ 不可达 / RabbitMQ is not reachable at {settings.amqp_url}\n"
-            "启动它 / start it with:  rabbitmq-server -detached\n"
-            "or point AMQP_URL at a running broker."
-        )
-    stack = Stack(settings.amqp_url, Path(args.data_dir), log_dir=Path(args.data_dir).parent / "logs")
+    data_dir = Path(args.data_dir)
+    ports = {name: args.base_port + i for i, name in enumerate(SERVICES)}
+    findings = preflight.check(settings, ports, data_dir)
+    for finding in findings:
+        print(("错误 / error: " if finding.fatal else "注意 / note: ") + finding.line, file=sys.stderr, flush=True)
+    if any(f.fatal for f in findings):
+        sys.exit(1)
+    stack = Stack(settings.amqp_url, data_dir, ports=ports, log_dir=data_dir.parent / "logs")
     print("正在启动 SecantusDB 与四个服务 / starting SecantusDB and the four services …", flush=True)
     stopping = False
     gateway = None
@@ -116,14 +119,7 @@ def up(args: argparse.Namespace) -> None:
             routes = pool.submit(route_table)  # the gateway's table, from the services' code, while they start
             stack.start()
             gateway = start_gateway(args, stack, routes)
-            print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {args.data_dir}")
-            for name, proc in stack.services.items():
-                print(f"  {name:<13} {proc.url:<24} API docs: {proc.url}/docs")
-            if gateway is not None:
-                print(f"  {'gateway':<13} {gateway.url:<24} one origin: /api/v1/…, the apps, /<service>/docs")
-            print(f"  logs: {stack.log_dir}")
-            print("开发令牌 / dev token:  .venv/bin/sciweek token --role city --city 450100")
-            print("按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
+            _print_addresses(stack, data_dir, gateway)
             gateway_alive = True
             while not stopping and not stack.dead() and gateway_alive:
                 time.sleep(0.5)
@@ -132,12 +128,37 @@ def up(args: argparse.Namespace) -> None:
                 print(f"服务意外退出 / service exited: {', '.join(stack.dead())} (see logs)", file=sys.stderr)
             if not gateway_alive:
                 print("网关意外退出 / the gateway exited (see gateway/error.log)", file=sys.stderr)
+        except StartupError as exc:
+            print(f"错误 / error: {exc}", file=sys.stderr, flush=True)
+            stopping = True
+            failed = True
+        except KeyboardInterrupt:
+            failed = False
+        else:
+            failed = False
         finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, signal.SIG_IGN)  # stopping is not interrupted by a second Ctrl-C
             print("\n正在停止 / stopping …", flush=True)
             if gateway is not None:
                 gateway.stop()
             stack.stop()
-            print("已停止 / stopped.")
+            print("已停止 / stopped.", flush=True)
+    if failed:
+        sys.exit(1)
+
+
+def _print_addresses(stack: "Stack", data_dir: Path, gateway: "NginxGateway | None") -> None:
+    print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {data_dir}")
+    for name, proc in stack.services.items():
+        print(f"  {name:<13} {proc.url:<24} API docs: {proc.url}/docs")
+    if gateway is not None:
+        print(f"  {'gateway':<13} {gateway.url:<24} one origin: /api/v1/…, the apps, /<service>/docs")
+    print(f"  logs: {stack.log_dir}")
+    print(f"看板 / dashboard:  {stack.services['reporting'].url}/dashboard")
+    print("演示数据 / demo data:  .venv/bin/sciweek demo")
+    print("开发令牌 / dev token:  .venv/bin/sciweek token --role city --city 450100")
+    print("按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
 
 
 def gateway(args: argparse.Namespace) -> None:
@@ -299,6 +320,27 @@ def rebuild(args: argparse.Namespace) -> None:
         sys.exit(f"{len(result.differences)} differences (run with --swap to replace the live projections)")
 
 
+def demo(args: argparse.Namespace) -> None:
+    from sciweek.demo import DemoError, run
+    from shared.programme import load_programme
+
+    settings = _settings("reporting")
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
+    for item in args.url or []:
+        service, _, url = item.partition("=")
+        if service not in SERVICES or not url:
+            sys.exit(f"--url takes SERVICE=URL with SERVICE one of {', '.join(SERVICES)}")
+        urls[service] = url.rstrip("/")
+    try:
+        agree = run(urls, settings, load_programme(settings.programme_file), args)
+    except DemoError as exc:
+        sys.exit(f"演示中止 / demo stopped: {exc}")
+    except httpx.TransportError as exc:
+        sys.exit(f"服务不可达 / a service is not reachable ({exc}): start the system with ./scripts/run")
+    if not agree:
+        sys.exit(1)
+
+
 def main(argv: list[str] | None = None) -> None:
     from shared.auth import ROLES
 
@@ -308,7 +350,25 @@ def main(argv: list[str] | None = None) -> None:
     p_up = commands.add_parser("up", help="run SecantusDB and the four services (embedded default)")
     p_up.add_argument("--data-dir", default=str(REPO_ROOT / ".data" / "secantus"))
     p_up.add_argument("--gateway-port", type=int, default=8000, help="the one-origin nginx gateway's port (0: none)")
+    p_up.add_argument("--base-port", type=int, default=DEFAULT_PORTS["registration"], help="first of four ports")
     p_up.set_defaults(run=up)
+
+    p_demo = commands.add_parser(
+        "demo",
+        help="load a demo programme through the API and play its week on a rehearsal clock",
+        description="Loads commissioners, villages, venues, exhibits and activities into the running system through "
+        "the public HTTP API, then plays the programme week on the services' rehearsal clock (set through the admin "
+        "API: development stacks only). Tokens are minted with the configured SCIWEEK_JWT_SECRET, as `sciweek token` "
+        "does: run it beside the stack. Deterministic for a --seed; a second run doubles nothing.",
+    )
+    p_demo.add_argument("--speed", type=float, default=600, help="programme seconds per second (600: 10 min/s)")
+    p_demo.add_argument("--seed", type=int, default=2020)
+    p_demo.add_argument("--scale", type=float, default=1.0, help="people, places and visits per city (1: ~7 visits)")
+    p_demo.add_argument("--cities", type=int, default=14, help="how many of the programme's cities take part")
+    p_demo.add_argument("--jump-hours", type=float, default=2, help="skip idle programme time longer than this")
+    p_demo.add_argument("--timeout", type=float, default=120, help="seconds to wait for the dashboard to catch up")
+    p_demo.add_argument("--url", action="append", help="SERVICE=URL (default http://127.0.0.1:8001..8004)")
+    p_demo.set_defaults(run=demo)
 
     p_gateway = commands.add_parser("gateway", help="the one-origin route table; --write regenerates its files")
     written = p_gateway.add_mutually_exclusive_group()

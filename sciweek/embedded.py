@@ -18,6 +18,11 @@ import httpx
 from shared.settings import DEFAULT_PORTS, REPO_ROOT, SERVICES
 
 SECANTUS_URI_OPTIONS = "directConnection=true&retryWrites=false&maxIdleTimeMS=60000"
+TOPOLOGY_TIMEOUT_S = 60
+
+
+class StartupError(Exception):
+    """The stack could not start: one line (Chinese and English) that says why and what to do."""
 
 
 def free_port() -> int:
@@ -79,10 +84,11 @@ class SecantusServer:
     def start(self, timeout_s: float = 60.0) -> str:
         binary = secantus_binary()
         if not binary.exists():
-            raise FileNotFoundError(f"SecantusDB not installed at {binary}; run ./scripts/install first")
+            raise StartupError(f"未安装 SecantusDB / SecantusDB is not installed at {binary}: run ./scripts/install")
         if self.storage != ":memory:":
             Path(self.storage).mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        logged_from = self.log_path.stat().st_size if self.log_path and self.log_path.exists() else 0
         # run from the storage's parent so no stray ./secantusd.toml is picked up; flags are explicit anyway
         self.process = subprocess.Popen(
             [
@@ -105,12 +111,27 @@ class SecantusServer:
         deadline = time.monotonic() + timeout_s
         while not tcp_reachable("127.0.0.1", self.port, 0.2):
             if self.process.poll() is not None:
-                raise RuntimeError(f"SecantusDB exited with code {self.process.returncode} (data dir locked?)")
+                raise StartupError(self._exit_reason(logged_from))
             if time.monotonic() > deadline:
                 self.stop()
-                raise TimeoutError("SecantusDB did not start listening in time")
+                raise StartupError(f"SecantusDB 未能在 {timeout_s:.0f} 秒内启动 / SecantusDB did not start in time")
             time.sleep(0.1)
         return self.uri
+
+    def _exit_reason(self, logged_from: int) -> str:
+        code = self.process.returncode if self.process else None
+        tail = ""
+        if self.log_path and self.log_path.exists():
+            with open(self.log_path, "rb") as f:
+                f.seek(logged_from)
+                tail = f.read().decode(errors="replace")
+        if "already being managed by another process" in tail or "WiredTiger.lock" in tail:
+            return (
+                f"数据目录被另一个 SecantusDB 进程占用 / the data directory {self.storage} is locked by another "
+                "SecantusDB process: stop the other `sciweek up` or use --data-dir"
+            )
+        where = f": see {self.log_path}" if self.log_path else ""
+        return f"SecantusDB 启动失败 / SecantusDB exited with code {code}{where}"
 
     def stop(self, timeout_s: float = 15.0) -> None:
         terminate(self.process, timeout_s)
@@ -151,14 +172,17 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with code {self.process.returncode}")
+                where = f": see {self.log_path}" if self.log_path else ""
+                raise StartupError(
+                    f"服务 {self.name} 启动失败 / {self.name} exited with code {self.process.returncode}{where}"
+                )
             try:
                 if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        raise TimeoutError(f"{self.name} was not ready within {timeout_s:.0f}s")
+        raise StartupError(f"服务 {self.name} 未能在 {timeout_s:.0f} 秒内就绪 / {self.name} was not ready in time")
 
     def stop(self, timeout_s: float = 20.0) -> None:
         terminate(self.process, timeout_s)
@@ -184,24 +208,46 @@ class Stack:
         self.services: dict[str, ServiceProcess] = {}
 
     def start(self) -> None:
+        """Start everything, or (on any failure) stop whatever was started and raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         mongodb_url = self.db.start()
         env = {"AMQP_URL": self.amqp_url, "MONGODB_URL": mongodb_url, **self.extra_env}
-        subprocess.run(
-            [sys.executable, "-m", "sciweek.cli", "topology"],
-            env={**os.environ, **env},
-            cwd=REPO_ROOT,
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        self.declare_topology(env)
         for name in SERVICES:
             log = self.log_dir / f"{name}.log" if self.log_dir else None
             self.services[name] = ServiceProcess(name, self.ports[name], env, log)
             self.services[name].start()
         for proc in self.services.values():
             proc.wait_ready()
+
+    def declare_topology(self, env: Mapping[str, str]) -> None:
+        """`sciweek topology` in a child process, bounded in time; its failure is one line."""
+        where = urlsplit(self.amqp_url).netloc.rpartition("@")[2]
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "sciweek.cli", "topology"],
+                env={**os.environ, **env},
+                cwd=REPO_ROOT,
+                check=True,
+                capture_output=True,
+                timeout=TOPOLOGY_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired as exc:  # run() has killed the child
+            raise StartupError(
+                f"RabbitMQ（{where}）在 {TOPOLOGY_TIMEOUT_S} 秒内没有完成队列声明 / the broker at {where} did not "
+                "declare the topology in time: check `rabbitmqctl status` or restart it"
+            ) from exc
+        except subprocess.CalledProcessError as exc:
+            last = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+            raise StartupError(f"声明队列失败 / declaring the topology at {where} failed: {last[0]}") from exc
 
     def dead(self) -> list[str]:
         """Services whose process has exited."""

@@ -17,18 +17,20 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared import idempotency, outbox, web
-from shared.auth import TokenVerifier
+from shared import idempotency, outbox, rehearsal, web
+from shared.auth import Admin, TokenVerifier
 from shared.cache import TtlCache
-from shared.clock import Clock
+from shared.clock import Clock, rehearsal_from
 from shared.envelope import correlation_id_var
-from shared.http import RateLimiter
+from shared.http import PublicRateLimit, RateLimiter
 from shared.idempotency import Inbox, Route
+from shared.landing import landing_page
 from shared.messaging import Broker, Consumer
 from shared.metrics import Metrics
 from shared.mongo import (
@@ -76,6 +78,8 @@ class ServiceSpec:
     jobs: Mapping[str, tuple[float, Job]] = field(default_factory=dict)
     pages: APIRouter | None = None  # the apps and pages the service serves, at their own paths
     apps: Mapping[str, Path] = field(default_factory=dict)  # URL path -> directory of an app's static files
+    description: str = ""  # what the service is, in Chinese first (its landing page at `/`)
+    links: Mapping[str, str] = field(default_factory=dict)  # label -> an app's path, e.g. "实时看板": "dashboard"
 
 
 @dataclass
@@ -125,6 +129,11 @@ class Runtime:
         await idempotency.ensure_indexes(self.db)
         if spec.ensure_indexes is not None:
             await spec.ensure_indexes(self.db)
+        if self.settings.clock_control:  # a rehearsal set at run time survives a restart and reaches every replica
+            await rehearsal.load(self.db, self.clock)
+            self.background.append(asyncio.create_task(rehearsal.follow(self.db, self.clock), name="clock"))
+        if self.clock.rehearsal is not None:
+            log.warning("rehearsal clock (演练): programme time is %s, rate %s", self.clock.now(), self.clock.rate)
         self.background.append(asyncio.create_task(self._connect_broker(), name="broker-connect"))
         for name, (interval_s, job) in spec.jobs.items():
             self.background.append(asyncio.create_task(self._every(name, interval_s, job), name=f"job-{name}"))
@@ -136,7 +145,13 @@ class Runtime:
             except Exception:  # a failed run is logged and tried again at the next interval
                 log.exception("periodic job %s failed", name)
             raise_if_cancelled()  # stop() cancels jobs; a cancel pymongo swallowed must still end the loop
-            await asyncio.sleep(interval_s)
+            await self._pause(interval_s)
+
+    async def _pause(self, interval_s: float) -> None:
+        """Wait `interval_s` of programme time; a rehearsal clock set meanwhile shortens the wait within a second."""
+        started = time.monotonic()
+        while (left := self.clock.wall_interval(interval_s) - (time.monotonic() - started)) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(min(left, 1.0))
 
     async def _connect_broker(self) -> None:
         await self.broker.connect()
@@ -283,6 +298,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
             outbox.Outbox(db, settings.source),
             TokenVerifier(settings),
             RateLimiter(settings.public_rate_limit, settings.trusted_proxies),
+            Clock(rehearsal_from(settings.clock, settings.clock_rate, settings.clock_anchor)),
         )
         await runtime.start(spec)
         app.state.runtime = runtime
@@ -312,6 +328,8 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     )
     app.include_router(_ops_router(metrics))
     app.include_router(_named_docs_router(app, spec))
+    app.include_router(_clock_router())
+    app.include_router(_landing_router(spec))
     app.include_router(spec.router)
     if spec.pages is not None:
         app.include_router(spec.pages)
@@ -387,6 +405,65 @@ def _ops_router(metrics: Metrics) -> APIRouter:
     async def prometheus(runtime: RuntimeDep) -> Response:
         await runtime.readiness()  # the sciweek_dependency_up gauges are as fresh as the scrape
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+class ClockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    at: AwareDatetime  # the programme time to run at from now on
+    rate: float = Field(1.0, gt=0, le=1_000_000)  # programme seconds per wall second
+
+
+def _clock_router() -> APIRouter:
+    router = api_router(tags=["clock"])
+
+    @router.get("/clock")
+    async def get_clock(runtime: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
+        """当前时间；演练时为活动时间 / The service's time: programme time while a rehearsal clock runs."""
+        return {
+            **runtime.clock.state(),
+            "control": runtime.settings.clock_control,
+            "timezone": runtime.programme.timezone,
+        }
+
+    @router.put("/clock")
+    async def set_clock(body: ClockIn, runtime: RuntimeDep, actor: Admin) -> dict[str, Any]:
+        """设置演练时钟（仅允许时）/ Run a rehearsal clock from `at` at `rate` (where SCIWEEK_CLOCK_CONTROL allows)."""
+        _check_clock_control(runtime)
+        await rehearsal.store(runtime.db, runtime.clock, body.at, body.rate)
+        return {**runtime.clock.state(), "control": True}
+
+    @router.delete("/clock")
+    async def reset_clock(runtime: RuntimeDep, actor: Admin) -> dict[str, Any]:
+        """结束演练，回到配置的时钟 / Back to the configured clock (the wall clock, or SCIWEEK_CLOCK)."""
+        _check_clock_control(runtime)
+        await rehearsal.reset(runtime.db, runtime.clock)
+        return {**runtime.clock.state(), "control": True}
+
+    return router
+
+
+def _check_clock_control(runtime: Runtime) -> None:
+    if not runtime.settings.clock_control:
+        raise Problem(
+            403,
+            "clock_control_disabled",
+            detail="本部署不允许在运行中调整时钟 / SCIWEEK_CLOCK_CONTROL is off: the clock cannot be set",
+        )
+
+
+def _landing_router(spec: ServiceSpec) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/")
+    async def landing(runtime: RuntimeDep) -> HTMLResponse:
+        links = dict(spec.links)
+        for path in spec.apps:  # an app nobody labelled is still listed, under its path
+            if path.strip("/") + "/" not in {href.rstrip("/") + "/" for href in links.values()}:
+                links[path] = path.strip("/") + "/"
+        page = landing_page(spec.title, runtime.programme.name, spec.description, links)
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
     return router
 

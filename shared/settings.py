@@ -5,7 +5,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, AwareDatetime, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=32)
     programme_file: Path = REPO_ROOT / "config" / "programme.toml"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The rehearsal clock (演练): programme time = clock + (wall − clock_anchor) × clock_rate. Unset, the services
+    # live at wall time; set (also in production: a province rehearses on its real deployment), every route, job,
+    # deadline, pace and booking window lives at programme time and the dashboard shows a 演练 banner.
+    clock: AwareDatetime | None = None
+    clock_rate: float = Field(1.0, gt=0, le=1_000_000)
+    clock_anchor: AwareDatetime | None = None  # the wall instant of `clock`; default the process's start
+    # whether an admin may set the rehearsal clock at run time (PUT /api/v1/clock, what `sciweek demo` does):
+    # default on in development, off in production (there the clock moves only by configuration)
+    clock_control: bool | None = None
 
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithms: list[Literal["HS256", "HS384", "HS512", "RS256", "ES256"]] = ["HS256"]
@@ -114,6 +123,11 @@ class Settings(BaseSettings):
     reporting_job_interval_s: float = Field(60.0, gt=0)  # pace checks and deadline reminders
     reporting_stream_poll_s: float = Field(1.0, gt=0)  # how often the live dashboard stream looks for news
     reporting_metrics_refresh_s: float = Field(5.0, gt=0)  # business figures served at /metrics are this fresh
+    # a TrueType/OpenType CJK font embedded in the PDF exports (default: the first of Debian's WenQuanYi / Noto CJK
+    # found, else the viewer's STSong-Light); `sciweek up` refuses a path that does not exist
+    reporting_pdf_font: Path | None = None
+    # the Chromium that browser tests and screenshots drive (`sciweek up` checks it when set)
+    chromium: Path | None = None
     reporting_picture_max_bytes: int = Field(5_000_000, gt=0)  # under max_upload_bytes
     # reminders and behind-pace notices are e-mailed through this server (smtp://host:port); unset: feed only
     reporting_notify_smtp: str | None = Field(None, pattern=r"^smtp://[^:/]+(:\d+)?/?$")
@@ -167,6 +181,8 @@ class Settings(BaseSettings):
             object.__setattr__(self, "mongodb_db", f"sciweek_{self.service}")
         if not self.port:
             object.__setattr__(self, "port", DEFAULT_PORTS[self.service])
+        if self.clock_control is None:
+            object.__setattr__(self, "clock_control", self.env == "development")
         uses_rsa = any(a.startswith(("RS", "ES")) for a in self.jwt_algorithms)
         if uses_rsa and not self.jwt_public_key:
             raise ValueError("SCIWEEK_JWT_PUBLIC_KEY is required for RS256/ES256")

@@ -72,6 +72,7 @@ ADMIN_ONLY: set[tuple[str, str, str]] = {
     ("reporting", "POST", "/api/v1/summaries/province/submit"),
     ("reporting", "POST", "/api/v1/summaries/{code}/exception"),
     ("reporting", "PUT", "/api/v1/targets/{target_id}"),
+    *((service, method, "/api/v1/clock") for service in SERVICES for method in ("PUT", "DELETE")),  # rehearsal clock
 }
 
 

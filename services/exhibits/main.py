@@ -25,5 +25,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ensure_indexes=store.ensure_indexes,
         pages=pages,  # the cloud exhibition at /expo/
         apps={"/expo/static": STATIC},
+        description="“两周一展”科技展（南宁国际会展中心 D8 馆）：展项申报、评审与决定、展位分配与发布，"
+        "以及持续开放的云展厅。/ Exhibit submissions, review, booths and the cloud exhibition.",
+        links={"云展厅展项目录 / cloud exhibition catalogue (API)": "api/v1/catalogue"},
     )
     return build_app(spec, settings)

@@ -41,6 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         router=router,
         ensure_indexes=store.ensure_indexes,
         pages=pages,  # the public activity calendar at /calendar/
+        description="科研机构和高新技术企业开放日：场馆登记与审核、开放日与场次、公众预约与候补、"
+        "入场扫码，以及各市主题活动日历。/ Open days, public bookings, door check-in, the activity calendar.",
+        links={"公众：可预约的开放日 / open days to book (API)": "api/v1/public/opendays"},
         jobs={
             "expire-offers": (settings.registration_offer_sweep_s, pass_on_expired_offers),
             "reclaim-holds": (settings.registration_hold_timeout_s / 4, return_abandoned_seats),

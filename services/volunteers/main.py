@@ -17,5 +17,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         router=router,
         ensure_indexes=store.ensure_indexes,
         jobs=jobs(settings),
+        description="科技特派员进村入户精准扶贫：特派员、村屯与贫困户、任务数、派单与自动排班，"
+        "以及特派员手机端（离线优先）的同步接口。/ Commissioners' visits to villages and households.",
+        links={"协调员：需核实的走访 / flagged visits (API)": "api/v1/flags"},
     )
     return build_app(spec, settings)

@@ -92,10 +92,24 @@ def _when(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
+_configured: list[tuple[str, int]] = []  # SCIWEEK_REPORTING_PDF_FONT, tried before the Debian fonts
+
+
+def prefer_font(path: Path | None) -> None:
+    """Try this TrueType/OpenType font (its first face) before the known CJK fonts."""
+    _configured[:] = [(str(path), 0)] if path else []
+    cjk_font.cache_clear()
+
+
+def known_fonts() -> list[tuple[str, int]]:
+    """The CJK fonts tried in order (the configured one first)."""
+    return [*_configured, *CJK_FONTS]
+
+
 @cache
 def cjk_font() -> str:
     """The name of a registered font that covers Chinese (an embedded TrueType font if one is installed)."""
-    for path, index in CJK_FONTS:
+    for path, index in known_fonts():
         if Path(path).is_file():
             pdfmetrics.registerFont(TTFont("CJK", path, subfontIndex=index))
             return "CJK"

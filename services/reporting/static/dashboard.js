@@ -120,5 +120,29 @@ function listen() {
   source.onerror = () => { live.className = "off"; live.textContent = "实时更新：重连中"; };
 }
 
+// 演练 (rehearsal): while the services run at programme time, a banner says so and shows that time ticking.
+let clock = null;
+async function loadClock() {
+  const response = await fetch("api/v1/clock");
+  if (!response.ok) return;
+  const state = await response.json();
+  clock = { ...state, at: Date.parse(state.now), fetched: Date.now() };
+  document.body.dataset.rehearsal = String(state.rehearsal);
+  tickClock();
+}
+
+function tickClock() {
+  const banner = document.getElementById("rehearsal");
+  banner.hidden = !(clock && clock.rehearsal);
+  if (banner.hidden) return;
+  const now = new Date(clock.at + (Date.now() - clock.fetched) * clock.rate);
+  document.getElementById("programme-time").textContent =
+    now.toLocaleString("zh-CN", { timeZone: clock.timezone, hour12: false });
+  document.getElementById("clock-rate").textContent = clock.rate === 1 ? "" : "（" + clock.rate + " 倍速）";
+}
+
+loadClock().catch(console.error);
+setInterval(() => loadClock().catch(console.error), 10000);
+setInterval(tickClock, 1000);
 refresh().catch((e) => { document.getElementById("as-of").textContent = "加载失败：" + e.message; });
 listen();
