@@ -14,6 +14,7 @@ from shared.app import RuntimeDep, api_router
 from shared.contracts.registration import OrgType, PricePolicy
 from shared.http import Cursor, IdempotencyKey, Limit, PublicRateLimit
 from shared.problems import Problem
+from shared.times import Day
 
 router = api_router("/public", tags=["public"])
 
@@ -58,7 +59,7 @@ async def list_opendays(
     rt: RuntimeDep,
     _: PublicRateLimit,
     city_code: str | None = None,
-    date: dt.date | None = None,
+    date: Day | None = None,
     org_type: OrgType | None = None,
     price_policy: PricePolicy | None = None,
     cursor: Cursor = None,
