@@ -38,6 +38,7 @@ from shared.mongo import (
     ping,
     raise_if_cancelled,
 )
+from shared.openapi import document_problems
 from shared.problems import Problem, install_problem_handlers, on_unexpected_error, problem_response
 from shared.programme import Programme, load_programme
 from shared.settings import DEV_JWT_SECRET, Settings
@@ -325,6 +326,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app.include_router(spec.router)
     if spec.pages is not None:
         app.include_router(spec.pages)
+    document_problems(app)
     return app
 
 

@@ -14,6 +14,7 @@ from services.volunteers.service import dispatch, field, photos
 from shared.app import Runtime, RuntimeDep, api_router
 from shared.auth import Commissioner, CoordinatorOrCommissioner, Principal
 from shared.http import IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
+from shared.openapi import problem_responses
 from shared.problems import Problem
 from shared.times import Instant
 
@@ -44,7 +45,7 @@ class PositionIn(Position, DeviceTime):
     pass
 
 
-@router.get("/me/assignments")
+@router.get("/me/assignments", responses=problem_responses(410))  # a cursor too old to resume from
 async def my_assignments(rt: RuntimeDep, actor: Commissioner, cursor: str | None = None) -> dict[str, Any]:
     """增量同步：游标之后的变化（含撤销的墓碑）与离线所需的村、户数据 / Delta sync since the cursor; 410 if too old."""
     state = decode_cursor(cursor, field.SyncCursor) if cursor else None
