@@ -58,7 +58,7 @@ def derived_problems(route: APIRoute) -> set[int]:
         statuses.add(413)  # past the body size limit
         if str(getattr(route.body_field.field_info, "media_type", "")).startswith("multipart/"):
             statuses.add(415)  # an upload of a type the route does not take
-    if set(route.methods) - READS:
+    if set(route.methods or ()) - READS:
         statuses |= {409, 422}  # a command that conflicts with the state, or breaks a rule
     return statuses
 
