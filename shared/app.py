@@ -42,6 +42,7 @@ from shared.mongo import (
     ping,
     raise_if_cancelled,
 )
+from shared.openapi import document_problems
 from shared.problems import Problem, install_problem_handlers, on_unexpected_error, problem_response
 from shared.programme import Programme, load_programme
 from shared.settings import DEV_JWT_SECRET, Settings
@@ -218,8 +219,8 @@ class HttpMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        request_id = (headers.get(b"x-request-id") or headers.get(b"x-correlation-id") or b"").decode()[:64]
-        request_id = request_id or str(uuid.uuid4())
+        given = _given_request_id(headers)
+        request_id = given or str(uuid.uuid4())
         token = correlation_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
@@ -232,6 +233,12 @@ class HttpMiddleware:
             await send(message)
 
         try:
+            if given is None:  # not text: it could be neither logged, carried into events nor echoed
+                unreadable = Problem(
+                    400, "invalid_request_id", detail="X-Request-ID 须为 UTF-8 文本 / must be UTF-8 text"
+                )
+                await problem_response(unreadable)(scope, _no_body, send_with_id)
+                return
             limit = self.max_upload if headers.get(b"content-type", b"").startswith(b"multipart/") else self.max_body
             body_receive = await self._within_limit(headers, receive, limit)
             if body_receive is None:
@@ -269,6 +276,15 @@ class HttpMiddleware:
             return replay.pop() if replay else await receive()
 
         return replayed
+
+
+def _given_request_id(headers: dict[bytes, bytes]) -> str | None:
+    """The caller's X-Request-ID (or X-Correlation-ID), at most 64 characters; "" if none, None if not UTF-8."""
+    raw = headers.get(b"x-request-id") or headers.get(b"x-correlation-id") or b""
+    try:
+        return raw.decode()[:64]
+    except UnicodeDecodeError:
+        return None
 
 
 async def _no_body() -> Message:
@@ -337,6 +353,7 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app.mount("/lib", CachedFiles(web.LIB, web.REVALIDATE), name="lib")
     for path, directory in spec.apps.items():
         app.mount(path, CachedFiles(directory, web.REVALIDATE, html=True), name=path.strip("/"))
+    document_problems(app)
     return app
 
 

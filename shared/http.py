@@ -5,13 +5,14 @@ import json
 import time
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from pydantic import BaseModel, Field
 
 from shared.problems import Problem
 from shared.rules import RuleViolation
@@ -67,15 +68,21 @@ def encode_cursor(state: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(state, separators=(",", ":"), default=str).encode()).decode()
 
 
-def decode_cursor(cursor: str) -> dict[str, Any]:
-    """The state inside a cursor; 400 if it was not made by encode_cursor."""
+CursorState = TypeVar("CursorState", bound=BaseModel)
+
+
+class AfterId(BaseModel):
+    """The state of a cursor over a list in `_id` order: the last id the previous page ended with."""
+
+    after: str = Field(default="", max_length=500)
+
+
+def decode_cursor(cursor: str, shape: type[CursorState]) -> CursorState:
+    """The state inside a cursor, checked against `shape`; 400 if it was not made by encode_cursor."""
     try:
-        state = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except ValueError as exc:
+        return shape.model_validate_json(base64.urlsafe_b64decode(cursor.encode()))
+    except ValueError as exc:  # not base64, not JSON, or JSON of another shape (pydantic's ValidationError)
         raise RuleViolation("invalid_cursor", "游标无效 / invalid cursor", "bad_request") from exc
-    if not isinstance(state, dict):
-        raise RuleViolation("invalid_cursor", "游标无效 / invalid cursor", "bad_request")
-    return state
 
 
 class RateLimiter:

@@ -15,7 +15,7 @@ from shared.rules import Kind, RuleViolation
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
-_HTTP_TITLES = {
+HTTP_TITLES = {
     400: "请求无效 / Bad request",
     401: "未认证 / Unauthorized",
     403: "无权限 / Forbidden",
@@ -60,7 +60,7 @@ class Problem(Exception):
         self.headers = headers
         self.status = status
         self.code = code
-        self.title = title or _HTTP_TITLES.get(status, "错误 / Error")
+        self.title = title or HTTP_TITLES.get(status, "错误 / Error")
         self.detail = detail
         self.extra = extra
 

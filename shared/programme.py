@@ -6,6 +6,8 @@ from pathlib import Path
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from shared.times import Day
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,9 +63,9 @@ class TargetSpec(_Frozen):
     metric: str
     scope: str = "province"  # "province", "city:<code>", "zone:<id>", "day:<date>", "unit:<code>"
     value: float = Field(gt=0)
-    due: date
-    start: date | None = None  # the linear schedule runs from here (default: the programme's start)
-    schedule: list[tuple[date, float]] = Field(default_factory=list)  # (date, share of value) points instead
+    due: Day
+    start: Day | None = None  # the linear schedule runs from here (default: the programme's start)
+    schedule: list[tuple[Day, float]] = Field(default_factory=list)  # (date, share of value) points instead
 
 
 class Targets(_Frozen):

@@ -1,20 +1,24 @@
 """Shared HTTP conventions, GridFS media and spreadsheet import/export."""
 
 import io
+from datetime import UTC, date, datetime, timedelta
 from ipaddress import ip_network
 from typing import Any
 
 import pytest
 from fastapi import Request, UploadFile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
-from shared.http import RateLimiter, decode_cursor, encode_cursor, etag, require_match
+from shared.http import AfterId, RateLimiter, decode_cursor, encode_cursor, etag, require_match
 from shared.media import IMAGES, media_response, store_upload
 from shared.mongo import connect_mongo
 from shared.problems import Problem, violation_problem
 from shared.rules import RuleViolation
 from shared.tabular import read_rows, validate_rows, xlsx_bytes
+from shared.times import MAX_YEAR, MIN_YEAR, Day, Instant
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
@@ -32,11 +36,55 @@ def test_if_match() -> None:
     assert status_of(require_match, etag(2), 3) == 412
 
 
+class Page(BaseModel):
+    after: str = ""
+    offset: int = Field(default=0, ge=0, le=1000)
+
+
 def test_cursor_round_trip_and_garbage() -> None:
-    state = {"after": "2020-08-24T10:00:00+00:00", "id": "a1"}
-    assert decode_cursor(encode_cursor(state)) == state
-    assert status_of(decode_cursor, "%%%not-a-cursor") == 400
-    assert status_of(decode_cursor, encode_cursor({"x": 1})[:-3] + "A==") == 400
+    state = {"after": "2020-08-24T10:00:00+00:00", "offset": 7}
+    assert decode_cursor(encode_cursor(state), Page) == Page(**state)
+    assert decode_cursor(encode_cursor({"after": "a1"}), AfterId).after == "a1"
+    assert status_of(decode_cursor, "%%%not-a-cursor", Page) == 400
+    assert status_of(decode_cursor, encode_cursor({"x": 1})[:-3] + "A==", Page) == 400
+    assert status_of(decode_cursor, encode_cursor({"offset": "x"}), Page) == 400
+    assert status_of(decode_cursor, encode_cursor([1, 2]), Page) == 400
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["after", "offset", "x"]), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(cursor=st.text(max_size=80) | json_values.map(lambda v: encode_cursor(v) if isinstance(v, dict) else str(v)))
+def test_any_cursor_decodes_to_its_shape_or_is_a_400(cursor: str) -> None:
+    try:
+        page = decode_cursor(cursor, Page)
+    except RuleViolation as exc:
+        assert (exc.code, violation_problem(exc).status) == ("invalid_cursor", 400)
+    else:
+        assert isinstance(page.after, str) and 0 <= page.offset <= 1000
+
+
+class Moment(BaseModel):
+    at: Instant
+    day: Day | None = None
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(at=st.datetimes(timezones=st.none() | st.timezones()), day=st.dates())
+def test_instants_have_a_zone_and_days_a_year_far_from_the_calendars_ends(at: datetime, day: date) -> None:
+    try:
+        moment = Moment(at=at, day=day)
+    except ValidationError:
+        assert at.tzinfo is None or not MIN_YEAR <= at.year <= MAX_YEAR or not MIN_YEAR <= day.year <= MAX_YEAR
+    else:
+        # what the services do with a moment and a day cannot overflow
+        assert moment.at.astimezone(UTC) - timedelta(days=1) < moment.at + timedelta(days=366)
+        assert moment.day is not None and moment.day + timedelta(days=366) > moment.day - timedelta(days=366)
 
 
 async def test_rate_limiter_says_when_to_retry() -> None:

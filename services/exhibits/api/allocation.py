@@ -10,6 +10,7 @@ from services.exhibits.service import allocation
 from shared.app import RuntimeDep, api_router
 from shared.auth import Admin
 from shared.http import IfMatch, PublicRateLimit, versioned
+from shared.openapi import problem_responses
 from shared.pages import public_base
 
 router = api_router(tags=["allocation 展位分配"])
@@ -59,7 +60,7 @@ async def release(body: ReleaseIn, rt: RuntimeDep, actor: Admin, if_match: IfMat
     return JSONResponse(view, status_code=201)
 
 
-@router.get("/allocation/releases/latest")
+@router.get("/allocation/releases/latest", responses=problem_responses(404))  # before the first release
 async def latest_release(rt: RuntimeDep, actor: Admin) -> dict[str, Any]:
     """最新发布版本 / The latest release."""
     return await allocation.get_release(rt, None)

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from services.exhibits.domain.search import query_terms
@@ -28,6 +29,7 @@ MEDIA_CACHE = "public, max-age=86400"  # a file id is written once: a day in any
 
 
 PROJECTION = {k: 1 for k in (*PUBLIC, "accepted_at")}
+MAX_OFFSET = 100_000  # deeper than anyone pages; a bigger skip is refused, not sent to the database
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,16 @@ def public_view(doc: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+class Offset(BaseModel):
+    """The catalogue's cursor: how many results the previous pages showed (bounded: it is a skip)."""
+
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
+
+
 async def search(uow: UnitOfWork, q: str, filters: Filters, cursor: str | None, limit: int) -> dict[str, Any]:
     """Listed exhibits matching every term of `q` and the filters; more terms in the title first, then newest."""
     terms = query_terms(q)
-    offset = int(decode_cursor(cursor).get("offset", 0)) if cursor else 0
+    offset = decode_cursor(cursor, Offset).offset if cursor else 0
     if terms:
         docs = (await _ranked(uow, terms, _match(filters)))[offset : offset + limit + 1]
     elif q.strip():

@@ -13,7 +13,7 @@ from services.exhibits.service.records import (
 from services.exhibits.store import REVIEWERS, REVIEWS, SUBMISSIONS
 from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitAccepted, ExhibitRejected, ExhibitWaitlisted, ReviewSubmitted
-from shared.http import decode_cursor, encode_cursor
+from shared.http import AfterId, decode_cursor, encode_cursor
 from shared.mongo import Session
 from shared.rules import RuleViolation
 from shared.unit_of_work import UnitOfWork
@@ -42,7 +42,7 @@ async def review_queue(uow: UnitOfWork, actor: Principal, cursor: str | None, li
         "zone": {"$in": await reviewer_zones(uow, actor.sub)},
     }
     if cursor is not None:
-        query["_id"] = {"$gt": str(decode_cursor(cursor).get("after", ""))}
+        query["_id"] = {"$gt": decode_cursor(cursor, AfterId).after}
     docs = await uow.db[SUBMISSIONS].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
     page = docs[:limit]
     mine = {

@@ -10,7 +10,7 @@ from services.exhibits.service.records import emit_exhibit_event, load_in_scope,
 from services.exhibits.store import SUBMISSIONS
 from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitConfirmed, ExhibitSubmitted, ExhibitWithdrawn
-from shared.http import decode_cursor, encode_cursor, require_match
+from shared.http import AfterId, decode_cursor, encode_cursor, require_match
 from shared.idempotency import scoped_key
 from shared.media import IMAGES, VIDEOS, ensure_rendition, store_upload
 from shared.mongo import Session
@@ -162,7 +162,7 @@ async def list_submissions(
     if status is not None:
         query["status"] = status
     if cursor is not None:
-        query["_id"] = {"$gt": str(decode_cursor(cursor).get("after", ""))}
+        query["_id"] = {"$gt": decode_cursor(cursor, AfterId).after}
     docs = await uow.db[SUBMISSIONS].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
     page = docs[:limit]
     following = encode_cursor({"after": page[-1]["_id"]}) if len(docs) > limit else None

@@ -13,6 +13,7 @@ from shared.auth import Coordinator
 from shared.contracts.registration import ActivityType
 from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, etag
 from shared.media import IMAGES, media_response, store_upload
+from shared.times import Day
 
 router = api_router("/activities", tags=["activities"])
 PHOTO_MAX_BYTES = 900_000
@@ -23,7 +24,7 @@ class ActivityIn(BaseModel):
     city_code: str = Field(pattern=r"^\d{6}$")
     activity_type: ActivityType
     title: str = Field(min_length=1, max_length=200)
-    date: dt.date
+    date: Day
     place: str = Field(default="", max_length=300)
     expected_participants: int = Field(default=0, ge=0, le=10_000_000)
     org_id: str | None = Field(default=None, max_length=64, description="主办单位 / organising unit (programme units)")

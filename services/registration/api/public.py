@@ -13,7 +13,9 @@ from services.registration.service import bookings, opendays
 from shared.app import RuntimeDep, api_router
 from shared.contracts.registration import OrgType, PricePolicy
 from shared.http import Cursor, IdempotencyKey, Limit, PublicRateLimit
+from shared.openapi import problem_responses
 from shared.problems import Problem
+from shared.times import Day
 
 router = api_router("/public", tags=["public"])
 
@@ -59,7 +61,7 @@ async def list_opendays(
     rt: RuntimeDep,
     _: PublicRateLimit,
     city_code: str | None = None,
-    date: dt.date | None = None,
+    date: Day | None = None,
     org_type: OrgType | None = None,
     price_policy: PricePolicy | None = None,
     cursor: Cursor = None,
@@ -106,7 +108,7 @@ async def ticket_key(rt: RuntimeDep, _: PublicRateLimit) -> Response:
     return JSONResponse({"alg": "EdDSA", "issuer": ISSUER, **key}, headers={"Cache-Control": "public, max-age=3600"})
 
 
-@router.post("/bookings", status_code=201, response_model=Booking)
+@router.post("/bookings", status_code=201, response_model=Booking, responses=problem_responses(404))  # no such session
 async def book(
     body: BookingIn, request: Request, rt: RuntimeDep, _: PublicRateLimit, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -122,7 +124,9 @@ async def get_booking(code: str, rt: RuntimeDep, _: PublicRateLimit) -> dict[str
     return bookings.booking_view(rt, await bookings.find_by_code(rt, code))
 
 
-@router.get("/bookings/{code}/qr.png", responses={200: {"content": {"image/png": {}}}})
+@router.get(
+    "/bookings/{code}/qr.png", responses={200: {"content": {"image/png": {}}}, **problem_responses(409)}
+)  # 409: no ticket before the booking is confirmed
 async def booking_qr(code: str, rt: RuntimeDep, _: PublicRateLimit) -> Response:
     """入场二维码 / The ticket as a QR image (confirmed bookings)."""
     view = bookings.booking_view(rt, await bookings.find_by_code(rt, code))

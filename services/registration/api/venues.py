@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from fastapi import Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.registration.api.access import Operator, OperatorOrCoordinator
 from services.registration.service import bookings, opendays, venues
@@ -13,6 +13,7 @@ from shared.app import RuntimeDep, api_router
 from shared.auth import Coordinator
 from shared.contracts.registration import OrgType, PricePolicy
 from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, etag
+from shared.times import Day, Instant
 
 router = api_router(tags=["venues"])
 
@@ -135,21 +136,21 @@ class OpenDayIn(BaseModel):
     id: str | None = Field(
         default=None, min_length=8, max_length=64, description="client-generated id: retries are safe"
     )
-    date: date
+    date: Day
     price_policy: PricePolicy = "free"
     normal_price: float | None = Field(default=None, gt=0)
     online: bool = False
     online_url: str | None = Field(default=None, pattern=r"^https?://", max_length=500)
-    booking_opens_at: AwareDatetime | None = None
-    booking_closes_at: AwareDatetime | None = None
+    booking_opens_at: Instant | None = None
+    booking_closes_at: Instant | None = None
     max_group_size: int = Field(default=5, ge=1, le=50)
     sessions: list[SlotIn] = Field(default_factory=list, max_length=48)
 
 
 class OpenDayEdit(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    booking_opens_at: AwareDatetime | None = None
-    booking_closes_at: AwareDatetime | None = None
+    booking_opens_at: Instant | None = None
+    booking_closes_at: Instant | None = None
     max_group_size: int | None = Field(default=None, ge=1, le=50)
     normal_price: float | None = Field(default=None, gt=0)
 

@@ -9,7 +9,7 @@ from services.registration.service.common import not_found
 from services.registration.store import ACTIVITIES
 from shared.auth import Principal
 from shared.contracts.registration import ActivityCancelled, ActivityHeld, ActivityScheduled
-from shared.http import decode_cursor, encode_cursor, lost_update, require_match
+from shared.http import AfterId, decode_cursor, encode_cursor, lost_update, require_match
 from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session
 from shared.rules import RuleViolation
@@ -145,7 +145,7 @@ async def list_activities(
     """The caller's activities, paged by id."""
     query: dict[str, Any] = {**city_scope(actor), **{k: v for k, v in filters.items() if v is not None}}
     if cursor:
-        query["_id"] = {"$gt": str(decode_cursor(cursor).get("after", ""))}
+        query["_id"] = {"$gt": decode_cursor(cursor, AfterId).after}
     docs = await uow.db[ACTIVITIES].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
     items = [activity_view(d) for d in docs[:limit]]
     more = len(docs) > limit

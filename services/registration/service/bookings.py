@@ -15,7 +15,7 @@ from services.registration.store import BOOKINGS, OPENDAYS, PHONE_DAYS, SEATS, V
 from shared.auth import Principal
 from shared.cache import TtlCache
 from shared.contracts.registration import BookingCancelled, BookingConfirmed, BookingPromoted, BookingWaitlisted
-from shared.http import decode_cursor, encode_cursor, lost_update
+from shared.http import AfterId, decode_cursor, encode_cursor, lost_update
 from shared.idempotency import IDEMPOTENCY, json_safe, request_fingerprint
 from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session, utcnow
@@ -197,8 +197,7 @@ async def list_bookings(
     if status:
         query["status"] = status
     if cursor:
-        state = decode_cursor(cursor)
-        query["_id"] = {"$gt": str(state.get("after", ""))}
+        query["_id"] = {"$gt": decode_cursor(cursor, AfterId).after}
     docs = await uow.db[BOOKINGS].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
     items = [booking_view(uow, d) for d in docs[:limit]]
     more = len(docs) > limit

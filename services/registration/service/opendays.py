@@ -5,6 +5,8 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, Field
+
 from services.registration.domain import rules
 from services.registration.service.common import not_found, operated_by
 from services.registration.store import OPENDAYS, SEATS, VENUES
@@ -173,13 +175,19 @@ async def remaining_seats(uow: UnitOfWork, opendays: list[dict[str, Any]]) -> di
     return {s["_id"]: s["remaining"] async for s in seats}
 
 
+class DateAndId(BaseModel):
+    """The public listing's cursor: the date and id the previous page ended with."""
+
+    d: str = Field(default="", max_length=10)
+    i: str = Field(default="", max_length=200)
+
+
 async def public_listing(uow: UnitOfWork, filters: dict[str, Any], cursor: str | None, limit: int) -> dict[str, Any]:
     """Published open days matching `filters`, by date, with each session's remaining seats."""
     query: dict[str, Any] = {"status": "published", **{k: v for k, v in filters.items() if v is not None}}
     if cursor:
-        state = decode_cursor(cursor)
-        after = (str(state.get("d", "")), str(state.get("i", "")))
-        query["$or"] = [{"date": {"$gt": after[0]}}, {"date": after[0], "_id": {"$gt": after[1]}}]
+        after = decode_cursor(cursor, DateAndId)
+        query["$or"] = [{"date": {"$gt": after.d}}, {"date": after.d, "_id": {"$gt": after.i}}]
     docs = await uow.db[OPENDAYS].find(query, sort=[("date", 1), ("_id", 1)], limit=limit + 1).to_list()
     page = docs[:limit]
     remaining = await remaining_seats(uow, page)

@@ -8,7 +8,7 @@ from services.registration.service.common import not_found, operated_by, venue_s
 from services.registration.store import VENUES
 from shared.auth import Principal
 from shared.contracts.registration import VenueApproved, VenueRegistered, VenueRejected
-from shared.http import decode_cursor, encode_cursor, lost_update, require_match
+from shared.http import AfterId, decode_cursor, encode_cursor, lost_update, require_match
 from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session
 from shared.rules import RuleViolation
@@ -79,7 +79,7 @@ async def list_venues(
     if status:
         query["status"] = status
     if cursor:
-        query["_id"] = {"$gt": str(decode_cursor(cursor).get("after", ""))}
+        query["_id"] = {"$gt": decode_cursor(cursor, AfterId).after}
     docs = await uow.db[VENUES].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
     more = len(docs) > limit
     items = [venue_view(d) for d in docs[:limit]]

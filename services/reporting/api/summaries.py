@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, Path, Response, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from services.reporting.api.access import AuthorCode, author_of
 from services.reporting.domain import deadlines
@@ -16,6 +16,7 @@ from shared.app import NowDep, RuntimeDep, api_router
 from shared.auth import Admin, Principal, SummaryAuthor
 from shared.http import etag
 from shared.media import IMAGES, media_response, store_upload
+from shared.times import Instant
 
 router = api_router(tags=["summaries"])
 PictureId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
@@ -26,7 +27,7 @@ class Narrative(BaseModel):
 
 
 class ExceptionGrant(BaseModel):
-    until: AwareDatetime
+    until: Instant
 
 
 def _scope(rt: RuntimeDep, principal: Principal, code: str) -> str:

@@ -2,15 +2,17 @@
 
 import asyncio
 import smtplib
-from datetime import datetime, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel, Field
+
 from services.reporting import store
 from shared.auth import Principal
 from shared.http import decode_cursor, encode_cursor
-from shared.rules import RuleViolation
+from shared.times import Instant
 from shared.unit_of_work import UnitOfWork
 
 CLAIM_TIMEOUT = timedelta(minutes=2)  # a notice claimed this long ago by a replica that died is sent again
@@ -26,17 +28,20 @@ def audiences_of(principal: Principal) -> list[str] | None:
     return [f"unit:{principal.org}"]
 
 
+class TimeAndId(BaseModel):
+    """The feed's cursor: the time and id of the last notice shown."""
+
+    t: Instant
+    id: str = Field(max_length=200)
+
+
 async def feed(uow: UnitOfWork, principal: Principal, cursor: str | None, limit: int) -> dict[str, Any]:
     """The caller's notices, newest first."""
     audiences = audiences_of(principal)
     query: dict[str, Any] = {} if audiences is None else {"audience": {"$in": audiences}}
     if cursor:
-        state = decode_cursor(cursor)
-        try:
-            after = datetime.fromisoformat(str(state["t"]))
-        except (KeyError, ValueError) as exc:
-            raise RuleViolation("invalid_cursor", "游标无效 / invalid cursor", "bad_request") from exc
-        query["$or"] = [{"created_at": {"$lt": after}}, {"created_at": after, "_id": {"$lt": str(state.get("id"))}}]
+        after = decode_cursor(cursor, TimeAndId)
+        query["$or"] = [{"created_at": {"$lt": after.t}}, {"created_at": after.t, "_id": {"$lt": after.id}}]
     docs = await uow.db[store.NOTIFICATIONS].find(query, sort=[("created_at", -1), ("_id", -1)], limit=limit).to_list()
     items = [{"id": d.pop("_id"), **d} for d in docs]
     nxt = encode_cursor({"t": docs[-1]["created_at"], "id": items[-1]["id"]}) if len(docs) == limit else None

@@ -10,7 +10,7 @@ from services.volunteers.service import coordination
 from services.volunteers.service.views import assignment_view
 from shared.app import RuntimeDep, api_router
 from shared.auth import Admin, Coordinator
-from shared.http import decode_cursor, encode_cursor
+from shared.http import AfterId, decode_cursor, encode_cursor
 
 FlagKind = Literal["geofence", "poor_accuracy", "late_sync", "conflict"]
 
@@ -57,7 +57,7 @@ async def list_flags(
 
     `kind` picks one kind; `counts` gives how many flags of each kind the same city and state hold.
     """
-    after = str(decode_cursor(cursor).get("after", "")) if cursor else None
+    after = decode_cursor(cursor, AfterId).after if cursor else None
     docs, counts = await coordination.list_flags(rt, actor, city_code, resolved, kind, after, PAGE)
     nxt = encode_cursor({"after": docs[-1]["_id"]}) if len(docs) == PAGE else None
     return {"items": [assignment_view(d) for d in docs], "counts": counts, "next_cursor": nxt}

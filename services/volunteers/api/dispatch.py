@@ -1,6 +1,5 @@
 """Coordinators' routes: assignments, the reassignment queue."""
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
@@ -13,7 +12,8 @@ from services.volunteers.service import dispatch, planner
 from services.volunteers.service.views import assignment_view
 from shared.app import RuntimeDep, api_router
 from shared.auth import Coordinator, CoordinatorOrCommissioner
-from shared.http import IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
+from shared.http import AfterId, IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
+from shared.times import Day
 
 router = api_router(tags=["dispatch"])
 Status = Literal["planned", "accepted", "declined", "checked_in", "completed", "missed", "cancelled"]
@@ -24,7 +24,7 @@ class AssignmentIn(Body):
     commissioner_id: ShortText
     city_code: str = Field(pattern=r"^\d{6}$")
     village_code: ShortText
-    visit_date: date
+    visit_date: Day
     household_ids: list[ShortText] = Field(default=[], max_length=200)
     planned_activities: Activities = Field(default=[], max_length=20)
 
@@ -34,7 +34,7 @@ class AssignmentIn(Body):
 
 class AssignmentEditIn(Body):
     commissioner_id: ShortText | None = None
-    visit_date: date | None = None
+    visit_date: Day | None = None
     household_ids: list[ShortText] | None = Field(default=None, max_length=200)
     planned_activities: Activities | None = Field(default=None, max_length=20)
 
@@ -66,7 +66,7 @@ async def list_assignments(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """本市的指派（status=declined 即待改派队列）/ Assignments in scope; status=declined is the reassignment queue."""
-    after = str(decode_cursor(cursor).get("after", "")) if cursor else None
+    after = decode_cursor(cursor, AfterId).after if cursor else None
     docs = await dispatch.list_assignments(rt, actor, city_code, status, after, PAGE)
     nxt = encode_cursor({"after": docs[-1]["_id"]}) if len(docs) == PAGE else None
     return {"items": [assignment_view(d) for d in docs], "next_cursor": nxt}

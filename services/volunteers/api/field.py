@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import File, UploadFile
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from services.volunteers.api.common import Body
 from services.volunteers.domain.field import Decline, OpType, Position, VisitReport
@@ -14,7 +14,9 @@ from services.volunteers.service import dispatch, field, photos
 from shared.app import Runtime, RuntimeDep, api_router
 from shared.auth import Commissioner, CoordinatorOrCommissioner, Principal
 from shared.http import IdempotencyKey, IfMatch, decode_cursor, encode_cursor, versioned
+from shared.openapi import problem_responses
 from shared.problems import Problem
+from shared.times import Instant
 
 router = api_router(tags=["field"])
 
@@ -23,7 +25,7 @@ class OperationIn(Body):
     op_id: uuid.UUID
     type: OpType
     assignment_id: Annotated[str, Field(min_length=1, max_length=64)]
-    device_time: AwareDatetime
+    device_time: Instant
     payload: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -32,7 +34,7 @@ class SyncIn(Body):
 
 
 class DeviceTime(Body):
-    device_time: AwareDatetime | None = None
+    device_time: Instant | None = None
 
 
 class DeclineIn(Decline, DeviceTime):
@@ -43,10 +45,10 @@ class PositionIn(Position, DeviceTime):
     pass
 
 
-@router.get("/me/assignments")
+@router.get("/me/assignments", responses=problem_responses(410))  # a cursor too old to resume from
 async def my_assignments(rt: RuntimeDep, actor: Commissioner, cursor: str | None = None) -> dict[str, Any]:
     """增量同步：游标之后的变化（含撤销的墓碑）与离线所需的村、户数据 / Delta sync since the cursor; 410 if too old."""
-    state = decode_cursor(cursor) if cursor else None
+    state = decode_cursor(cursor, field.SyncCursor) if cursor else None
     changes = await field.changes_since(rt, actor, state)
     return {**changes, "cursor": encode_cursor(changes["cursor"])}
 

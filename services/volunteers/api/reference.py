@@ -11,7 +11,7 @@ from services.volunteers.service.views import check_city, commissioner_view, hou
 from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, VILLAGES
 from shared.app import Runtime, RuntimeDep, api_router
 from shared.auth import Coordinator, CoordinatorOrCommissioner, Principal
-from shared.http import decode_cursor, encode_cursor
+from shared.http import AfterId, decode_cursor, encode_cursor
 from shared.problems import Problem
 
 router = api_router(tags=["reference"])
@@ -100,7 +100,7 @@ async def list_commissioners(
     check_city(actor, city_code)
     query: dict[str, Any] = {"city_code": city_code}
     if cursor:
-        query["_id"] = {"$gt": str(decode_cursor(cursor).get("after", ""))}
+        query["_id"] = {"$gt": decode_cursor(cursor, AfterId).after}
     docs = await rt.db[COMMISSIONERS].find(query, sort=[("_id", 1)], limit=PAGE).to_list()
     nxt = encode_cursor({"after": docs[-1]["_id"]}) if len(docs) == PAGE else None
     return {"items": [commissioner_view(d, actor) for d in docs], "next_cursor": nxt}

@@ -1,9 +1,10 @@
 """Commissioners, villages and poor households: the rows an import accepts, and how they are shown."""
 
-from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from shared.times import Day
 
 TAG_SEPARATORS = (";", "；", "、", "|", ",", "，")
 
@@ -18,7 +19,7 @@ def split_tags(value: Any) -> Any:
 
 
 Tags = Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]], BeforeValidator(split_tags)]
-Dates = Annotated[list[date], BeforeValidator(split_tags)]
+Dates = Annotated[list[Day], BeforeValidator(split_tags)]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
 CityCode = Annotated[str, Field(pattern=r"^\d{6}$")]
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from services.volunteers.domain import assignments as dispatch_rules
@@ -20,6 +20,7 @@ from shared.idempotency import request_fingerprint
 from shared.mongo import Session
 from shared.problems import bounded_errors
 from shared.rules import Kind, RuleViolation
+from shared.times import Instant
 from shared.unit_of_work import UnitOfWork
 
 
@@ -214,7 +215,15 @@ SYNC_GRACE = timedelta(seconds=30)  # a transaction may commit this long after t
 SYNC_PAGE = 200
 
 
-async def changes_since(uow: UnitOfWork, actor: Principal, state: dict[str, Any] | None) -> dict[str, Any]:
+class SyncCursor(BaseModel):
+    """The delta sync's cursor: changes since `since`; within a page run, after (`after_t`, `after_id`)."""
+
+    since: Instant
+    after_t: Instant | None = None
+    after_id: str = Field(default="", max_length=200)
+
+
+async def changes_since(uow: UnitOfWork, actor: Principal, state: SyncCursor | None) -> dict[str, Any]:
     """Everything about the caller's visits changed since the cursor, with what the visit needs offline."""
     started = uow.clock.now()
     query: dict[str, Any] = {"$or": [{"commissioner_id": actor.sub}, {"previous_commissioner_ids": actor.sub}]}
@@ -238,21 +247,17 @@ async def changes_since(uow: UnitOfWork, actor: Principal, state: dict[str, Any]
     }
 
 
-def _since(state: dict[str, Any] | None, started: datetime) -> str:
-    return str(state["since"]) if state and "since" in state else (started - SYNC_GRACE).isoformat()
+def _since(state: SyncCursor | None, started: datetime) -> str:
+    return state.since.isoformat() if state else (started - SYNC_GRACE).isoformat()
 
 
-def _cursor_filter(uow: UnitOfWork, state: dict[str, Any], now: datetime) -> dict[str, Any]:
-    try:
-        since = datetime.fromisoformat(str(state["since"]))
-        after = datetime.fromisoformat(str(state["after_t"])) if "after_t" in state else None
-    except (KeyError, ValueError) as exc:
-        raise RuleViolation("invalid_cursor", "游标无效 / invalid cursor", "bad_request") from exc
-    if now - since > timedelta(days=uow.settings.volunteers_sync_cursor_max_age_days):
+def _cursor_filter(uow: UnitOfWork, state: SyncCursor, now: datetime) -> dict[str, Any]:
+    if now - state.since > timedelta(days=uow.settings.volunteers_sync_cursor_max_age_days):
         raise RuleViolation("cursor_expired", "游标已过期，请全量同步 / cursor too old: resync from scratch", "gone")
+    after = state.after_t
     if after is None:
-        return {"updated_at": {"$gte": since}}
-    return {"$or": [{"updated_at": {"$gt": after}}, {"updated_at": after, "_id": {"$gt": state.get("after_id", "")}}]}
+        return {"updated_at": {"$gte": state.since}}
+    return {"$or": [{"updated_at": {"$gt": after}}, {"updated_at": after, "_id": {"$gt": state.after_id}}]}
 
 
 async def _with_reference(uow: UnitOfWork, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
