@@ -32,6 +32,9 @@ GATEWAY_PORT = 8000
 # /<service>/docs and /<service>/openapi.json, which the service itself serves.
 LANDING_SERVICE = "reporting"
 SHARED_FILES = ("/vendor", "/lib")
+# API paths every service answers for itself (its own clock): through the gateway they reach LANDING_SERVICE, whose
+# answer the dashboard shows; setting a rehearsal clock is an operator's call to each service directly.
+COMMON_API = (API_PREFIX + "/clock",)
 INTERNAL = ("/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
 NGINX_FILE = REPO_ROOT / "deploy" / "gateway" / "sciweek.conf"
 INGRESS_FILE = REPO_ROOT / "deploy" / "k8s" / "base" / "ingress.yaml"
@@ -122,8 +125,16 @@ def first_segment(path: str) -> str:
 def route_table(paths: Mapping[str, tuple[list[str], list[str]]] | None = None) -> list[Route]:
     """The gateway's routes, from each service's (API paths, other paths); `service_paths()` by default."""
     paths = service_paths() if paths is None else paths
-    api = [(name, p.removeprefix(API_PREFIX + "/").split("/")) for name, (api, _) in paths.items() for p in api]
+    api = [
+        (name, p.removeprefix(API_PREFIX + "/").split("/"))
+        for name, (api, _) in paths.items()
+        for p in api
+        if p not in COMMON_API
+    ]
     routes = split_api(API_PREFIX, api) if api else []
+    routes += [
+        Route(path, LANDING_SERVICE, exact=True) for path in COMMON_API if any(path in a for a, _ in paths.values())
+    ]
     servers: dict[str, set[str]] = defaultdict(set)
     for name, (_, other) in paths.items():
         for path in other:
