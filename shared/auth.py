@@ -24,6 +24,7 @@ class Principal(BaseModel):
     city: str | None = None
     venues: list[str] = []
     org: str | None = None
+    jti: str | None = None  # the token's id: a device credential (an enrolment) is revoked by it
 
     def may_act_for_city(self, city_code: str) -> bool:
         """Admin everywhere; a city coordinator only in their own city."""
@@ -72,9 +73,15 @@ def mint_token(
     venues: list[str] | None = None,
     org: str | None = None,
     ttl: timedelta = timedelta(hours=12),
+    jti: str | None = None,
+    issued_at: datetime | None = None,
 ) -> str:
-    """An HS-signed token for development and tests."""
-    now = datetime.now(UTC)
+    """A signed token: HS256 with the shared secret, or the first algorithm with `jwt_private_key` when set.
+
+    Tokens for development and tests, and the device credentials a service issues (with a `jti` to revoke them
+    by); the same claims and `issued_at` give the same token again.
+    """
+    now = issued_at or datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": sub,
         "role": role,
@@ -89,7 +96,16 @@ def mint_token(
         claims["venues"] = venues
     if org:
         claims["org"] = org
+    if jti:
+        claims["jti"] = jti
+    if settings.jwt_private_key is not None:
+        return jwt.encode(claims, settings.jwt_private_key.get_secret_value(), algorithm=settings.jwt_algorithms[0])
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+
+
+def can_mint(settings: Settings) -> bool:
+    """Whether this service can sign tokens its own verifier accepts (HMAC, or a private key beside the public)."""
+    return settings.jwt_private_key is not None or "HS256" in settings.jwt_algorithms
 
 
 _bearer = HTTPBearer(auto_error=False, description="JWT bearer token")
