@@ -65,9 +65,15 @@ class FieldSession:
     async def preload(self, assignment_ids: list[str]) -> None:
         """Read the caller's assignments the operations name, and their villages, in two queries."""
         db, session = self.uow.db, self.session
-        mine = {"$or": [{"commissioner_id": self.actor.sub}, {"previous_commissioner_ids": self.actor.sub}]}
-        found = db[ASSIGNMENTS].find({"_id": {"$in": assignment_ids}, **mine}, session=session)
-        self.docs.update({d["_id"]: d async for d in found})
+        found = db[ASSIGNMENTS].find({"_id": {"$in": assignment_ids}}, session=session)  # by _id alone: indexed
+        sub = self.actor.sub
+        self.docs.update(
+            {
+                d["_id"]: d
+                async for d in found
+                if sub == d["commissioner_id"] or sub in d.get("previous_commissioner_ids", [])
+            }
+        )
         codes = list({d["village_code"] for d in self.docs.values()} - set(self.villages))
         self.villages.update({v["_id"]: v async for v in db[VILLAGES].find({"_id": {"$in": codes}}, session=session)})
         members: dict[str, set[str]] = {code: set() for code in codes}
