@@ -72,11 +72,16 @@ def mint_token(
     city: str | None = None,
     venues: list[str] | None = None,
     org: str | None = None,
-    jti: str | None = None,
     ttl: timedelta = timedelta(hours=12),
+    jti: str | None = None,
+    issued_at: datetime | None = None,
 ) -> str:
-    """An HS-signed token: development and tests, and the credentials a service issues (e.g. for an invitation)."""
-    now = datetime.now(UTC)
+    """A signed token: HS256 with the shared secret, or the first algorithm with `jwt_private_key` when set.
+
+    Tokens for development and tests, and the device credentials a service issues (with a `jti` to revoke them
+    by); the same claims and `issued_at` give the same token again.
+    """
+    now = issued_at or datetime.now(UTC)
     claims: dict[str, Any] = {
         "sub": sub,
         "role": role,
@@ -93,7 +98,14 @@ def mint_token(
         claims["org"] = org
     if jti:
         claims["jti"] = jti
+    if settings.jwt_private_key is not None:
+        return jwt.encode(claims, settings.jwt_private_key.get_secret_value(), algorithm=settings.jwt_algorithms[0])
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+
+
+def can_mint(settings: Settings) -> bool:
+    """Whether this service can sign tokens its own verifier accepts (HMAC, or a private key beside the public)."""
+    return settings.jwt_private_key is not None or "HS256" in settings.jwt_algorithms
 
 
 _bearer = HTTPBearer(auto_error=False, description="JWT bearer token")

@@ -25,3 +25,7 @@ class TtlCache(Generic[V]):
         if len(self.entries) >= self.size:
             self.entries.clear()
         self.entries[key] = (time.monotonic(), value)
+
+    def discard(self, key: Hashable) -> None:
+        """Forget `key` (a value known to have changed)."""
+        self.entries.pop(key, None)

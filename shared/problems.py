@@ -91,6 +91,7 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 # the one table from the domain's kinds of failure to HTTP statuses
 STATUS_OF_KIND: dict[Kind, int] = {
     "bad_request": 400,
+    "unauthenticated": 401,
     "forbidden": 403,
     "not_found": 404,
     "conflict": 409,

@@ -3,7 +3,17 @@
 from typing import Any, Literal
 
 # what went wrong, in the domain's words; the HTTP layer alone turns a kind into a status (shared/problems.py)
-Kind = Literal["invalid", "conflict", "not_found", "forbidden", "stale", "gone", "bad_request", "precondition_required"]
+Kind = Literal[
+    "invalid",
+    "conflict",
+    "not_found",
+    "forbidden",
+    "stale",
+    "gone",
+    "bad_request",
+    "precondition_required",
+    "unauthenticated",  # the caller's credential no longer counts (e.g. a revoked device enrolment)
+]
 
 
 class RuleViolation(Exception):

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_algorithms: list[Literal["HS256", "HS384", "HS512", "RS256", "ES256"]] = ["HS256"]
     jwt_public_key: str | None = None
+    # signs the device credentials a service issues itself (volunteers' enrolments) when tokens are RS256/ES256
+    jwt_private_key: SecretStr | None = None
     jwt_issuer: str = "sciweek"
     jwt_audience: str = "sciweek"
 
@@ -117,6 +119,10 @@ class Settings(BaseSettings):
     volunteers_visit_photo_max_bytes: int = Field(5_000_000, gt=0)  # under max_upload_bytes
     volunteers_missed_check_s: float = Field(900.0, ge=0)  # how often overdue visits are marked missed; 0 disables it
     volunteers_missed_grace_days: int = Field(2, ge=0)
+    volunteers_enrolment_days: float = Field(60.0, gt=0)  # how long a phone's enrolment credential lasts
+    volunteers_enrolment_cache_s: float = Field(5.0, ge=0)  # a revocation reaches other replicas within this
+    # the field app's address printed in enrolment QR codes; empty: this service's own /app/ as the request saw it
+    volunteers_app_url: str = Field("", pattern=r"^(https?://\S+/)?$")
 
     # --- reporting (SCIWEEK_…) ---
     reporting_public_headline: bool = True  # headline numbers without a token (rate limited)
@@ -189,6 +195,8 @@ class Settings(BaseSettings):
         if uses_rsa and not all(a.startswith(("RS", "ES")) for a in self.jwt_algorithms):
             # one key verifies every allowed algorithm: HMAC next to a public key invites algorithm confusion
             raise ValueError("SCIWEEK_JWT_ALGORITHMS must not mix HS* with RS256/ES256")
+        if self.jwt_private_key is not None and not uses_rsa:
+            raise ValueError("SCIWEEK_JWT_PRIVATE_KEY is for RS256/ES256 (HMAC tokens are signed with the secret)")
         if not uses_rsa and len(self.jwt_secret.get_secret_value().encode()) < 32:
             raise ValueError("SCIWEEK_JWT_SECRET must be at least 32 bytes for HMAC signing")
         if not self.programme_file.is_file():

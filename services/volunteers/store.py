@@ -14,6 +14,7 @@ SYNC_OPS = "sync_operations"  # the result of every applied phone operation, by 
 FLAGS = "flags"
 QUOTAS = "quotas"
 IMPORTS = "imports"
+ENROLMENTS = "enrolments"  # the phones enrolled by QR code, by credential id (jti)
 SYNC_OPS_TTL_S = 60 * 24 * 3600
 
 
@@ -27,3 +28,5 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db[FLAGS].create_index([("city_code", ASCENDING), ("resolved", ASCENDING), ("_id", ASCENDING)])
     await db[SYNC_OPS].create_index("created_at", expireAfterSeconds=SYNC_OPS_TTL_S)
     await db[DAY_LOADS].create_index([("commissioner_id", ASCENDING)])
+    await db[ENROLMENTS].create_index([("city_code", ASCENDING), ("_id", ASCENDING)])
+    await db[ENROLMENTS].create_index([("commissioner_id", ASCENDING), ("status", ASCENDING)])

@@ -99,3 +99,22 @@ def test_cli_mints_a_usable_token(capsys: pytest.CaptureFixture[str]) -> None:
     main(["token", "--role", "city", "--city", "450100"])
     principal = TokenVerifier(SETTINGS).verify(capsys.readouterr().out.strip())
     assert principal.role == "city" and principal.city == "450100"
+
+
+def test_a_private_key_signs_device_credentials_the_public_key_verifies() -> None:
+    from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+    from shared.auth import can_mint
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    verify_only = Settings(service="volunteers", jwt_algorithms=["ES256"], jwt_public_key=public)
+    assert not can_mint(verify_only)
+    settings = Settings(service="volunteers", jwt_algorithms=["ES256"], jwt_public_key=public, jwt_private_key=private)
+    assert can_mint(settings)
+    token = mint_token(settings, role="volunteer", sub="c-1", jti="enrolment-1")
+    principal = TokenVerifier(settings).verify(token)
+    assert (principal.sub, principal.role, principal.jti) == ("c-1", "volunteer", "enrolment-1")
+    with pytest.raises(ValueError, match="JWT_PRIVATE_KEY"):
+        Settings(service="volunteers", jwt_private_key=private)

@@ -243,3 +243,30 @@ async def test_a_rejected_operation_says_to_resend_under_a_new_op_id(visit: Any,
     assert again["code"] == "op_id_reused" and "new op_id" in again["message"]
     [fixed] = await sync(client, auth, "a", [{**bad, "op_id": str(uuid.uuid4()), "payload": REPORT}])
     assert fixed["status"] == "applied"
+
+
+async def test_each_result_says_what_happened_and_a_report_may_name_any_household_of_the_village(
+    visit: Any, auth: Auth
+) -> None:
+    (_, client), aid = visit
+    phone = auth("volunteer", sub="a")
+    [mine] = (await client.get("/api/v1/me/assignments", headers=phone)).json()["assignments"]
+    assert [h["id"] for h in mine["households"]] == ["v-1-h1", "v-1-h2"]
+    assert [h["id"] for h in mine["village"]["households"]] == ["v-1-h1", "v-1-h2", "v-1-h3"]
+    [foreign] = await sync(client, auth, "a", [op("report", aid, {**REPORT, "households_reached": ["v-2-h1"]})])
+    assert foreign["status"] == "rejected" and foreign["code"] == "unknown_household"
+    [done] = await sync(client, auth, "a", [op("report", aid, {**REPORT, "households_reached": ["v-1-h3"]})])
+    assert done["status"] == "applied" and done["assignment"]["status"] == "completed"
+    [late] = await sync(client, auth, "a", [op("report", aid, {**REPORT, "consultations": 9})])
+    assert late["status"] == "conflict" and late["kept_report"]["households_reached"] == ["v-1-h3"]
+
+    body = {"commissioner_id": "a", "city_code": "450100", "village_code": "v-1", "visit_date": "2020-08-25"}
+    other = (await client.post("/api/v1/assignments", json=body, headers=auth("admin"))).json()
+    moved = await client.patch(
+        f"/api/v1/assignments/{other['id']}",
+        json={"commissioner_id": "b"},
+        headers={**auth("admin"), "If-Match": '"1"'},
+    )
+    assert moved.status_code == 200, moved.text
+    [gone] = await sync(client, auth, "a", [op("accept", other["id"])])
+    assert gone["status"] == "rejected" and gone["code"] == "reassigned" and "改派" in gone["message"]

@@ -99,6 +99,7 @@ class FieldContext:
     geofence_m: float
     max_accuracy_m: float
     late_after: timedelta
+    village_households: frozenset[str] = frozenset()  # the village's households: a visit may reach any of them
 
 
 @dataclass
@@ -191,7 +192,7 @@ def _flag_detail(flag: str, position: Position, ctx: FieldContext) -> str:
 def _report(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outcome:
     assert isinstance(op.payload, VisitReport)
     report = op.payload.stored()
-    check_report(doc, op.payload)
+    check_report(doc, op.payload, ctx.village_households)
     if doc["status"] == "completed":
         if report in doc["report_history"]:
             return Outcome("unchanged")
@@ -209,7 +210,7 @@ def _report(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outcome:
 
 def _edit_report(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outcome:
     assert isinstance(op.payload, ReportEdit)
-    check_report(doc, op.payload.report)
+    check_report(doc, op.payload.report, ctx.village_households)
     report, base = op.payload.report.stored(), op.payload.base_version
     if doc["status"] == "cancelled":
         return _conflict(doc, op, report, "edit_on_cancelled", "走访已取消 / the visit was cancelled")
@@ -225,12 +226,13 @@ def _edit_report(doc: dict[str, Any], op: Operation, ctx: FieldContext) -> Outco
     return outcome
 
 
-def check_report(doc: dict[str, Any], report: VisitReport) -> None:
-    unknown = set(report.households_reached) - set(doc["household_ids"])
+def check_report(doc: dict[str, Any], report: VisitReport, village_households: frozenset[str] = frozenset()) -> None:
+    """Households reached are the assigned ones or others of the same village (met on the day)."""
+    unknown = set(report.households_reached) - set(doc["household_ids"]) - village_households
     if unknown:
         raise RuleViolation(
             "unknown_household",
-            "不在本次指派中的农户 / households not in this assignment: " + ", ".join(sorted(unknown)),
+            "不是本村的农户 / households not of this village: " + ", ".join(sorted(unknown)),
             "invalid",
         )
 

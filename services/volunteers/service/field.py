@@ -60,15 +60,27 @@ class FieldSession:
         self.now = uow.clock.now()
         self.docs: dict[str, dict[str, Any]] = {}
         self.villages: dict[str, dict[str, Any]] = {}
+        self.households: dict[str, frozenset[str]] = {}  # village code -> its household ids
         self.late: list[tuple[dict[str, Any], int, str]] = []  # (visit, hours late, op_id) of this batch
 
     async def preload(self, assignment_ids: list[str]) -> None:
         """Read the caller's assignments the operations name, and their villages, in two queries."""
         db, session = self.uow.db, self.session
-        mine = {"_id": {"$in": assignment_ids}, "commissioner_id": self.actor.sub}
-        self.docs = {d["_id"]: d async for d in db[ASSIGNMENTS].find(mine, session=session)}
-        codes = list({d["village_code"] for d in self.docs.values()})
-        self.villages = {v["_id"]: v async for v in db[VILLAGES].find({"_id": {"$in": codes}}, session=session)}
+        found = db[ASSIGNMENTS].find({"_id": {"$in": assignment_ids}}, session=session)  # by _id alone: indexed
+        sub = self.actor.sub
+        self.docs.update(
+            {
+                d["_id"]: d
+                async for d in found
+                if sub == d["commissioner_id"] or sub in d.get("previous_commissioner_ids", [])
+            }
+        )
+        codes = list({d["village_code"] for d in self.docs.values()} - set(self.villages))
+        self.villages.update({v["_id"]: v async for v in db[VILLAGES].find({"_id": {"$in": codes}}, session=session)})
+        members: dict[str, set[str]] = {code: set() for code in codes}
+        async for h in db[HOUSEHOLDS].find({"village_code": {"$in": codes}}, {"village_code": 1}, session=session):
+            members[h["village_code"]].add(h["_id"])
+        self.households.update({code: frozenset(ids) for code, ids in members.items()})
 
     async def apply(self, raw: RawOperation) -> dict[str, Any]:
         try:
@@ -83,6 +95,8 @@ class FieldSession:
         doc = self.docs.get(op.assignment_id)
         if doc is None:
             return _rejected(raw, "assignment_not_found", "不存在或无权查看 / no such assignment")
+        if doc["commissioner_id"] != self.actor.sub:  # the coordinator gave it to someone else meanwhile
+            return _rejected(raw, "reassigned", "协调员已将该走访改派给他人 / the visit was reassigned to someone else")
         try:
             outcome = rules.apply_operation(doc, op, self._context(doc))
             if outcome.doc is not None:
@@ -95,13 +109,15 @@ class FieldSession:
             if outcome.late_hours is not None:
                 self.late.append((outcome.doc, outcome.late_hours, raw.op_id))
         current = outcome.doc or doc
-        result = {
+        result: dict[str, Any] = {
             "op_id": raw.op_id,
             "assignment_id": raw.assignment_id,
             "status": outcome.status,
             "code": outcome.code,
         }
         result["message"] = outcome.message
+        if outcome.status == "conflict":  # what the server kept instead of the phone's report
+            result["kept_report"] = current.get("report")
         return {**result, "assignment": _summary(current)}
 
     def _context(self, doc: dict[str, Any]) -> rules.FieldContext:
@@ -113,6 +129,7 @@ class FieldSession:
             geofence_m=s.volunteers_geofence_m,
             max_accuracy_m=s.volunteers_max_gps_accuracy_m,
             late_after=timedelta(hours=s.volunteers_late_sync_hours),
+            village_households=self.households.get(doc["village_code"], frozenset()),
         )
 
     async def _adjust_day(self, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -173,6 +190,7 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any]:
         "status": doc["status"],
         "version": doc["version"],
         "report_version": doc["report_version"],
+        "visit_date": doc["visit_date"],
     }
 
 
@@ -265,16 +283,24 @@ async def _with_reference(uow: UnitOfWork, docs: list[dict[str, Any]]) -> list[d
         d["_id"]: village_view(d)
         async for d in uow.db[VILLAGES].find({"_id": {"$in": [a["village_code"] for a in docs]}})
     }
-    wanted = [h for a in docs for h in a["household_ids"]]
-    households = {d["_id"]: household_view(d) async for d in uow.db[HOUSEHOLDS].find({"_id": {"$in": wanted}})}
+    # every household of the visits' villages: the report may name one met on the day besides the assigned ones
+    households: dict[str, dict[str, Any]] = {}
+    of_village: dict[str, list[dict[str, Any]]] = {}
+    async for d in uow.db[HOUSEHOLDS].find({"village_code": {"$in": list(villages)}}, sort=[("_id", 1)]):
+        households[d["_id"]] = household_view(d)
+        of_village.setdefault(d["village_code"], []).append(households[d["_id"]])
     return [
         {
             **assignment_view(a),
-            "village": villages.get(a["village_code"]),
+            "village": _with_households(villages.get(a["village_code"]), of_village),
             "households": [households[h] for h in a["household_ids"] if h in households],
         }
         for a in docs
     ]
+
+
+def _with_households(village: dict[str, Any] | None, of_village: dict[str, list[dict[str, Any]]]) -> Any:
+    return None if village is None else {**village, "households": of_village.get(village["code"], [])}
 
 
 REJECTION_KIND: dict[str, Kind] = {
