@@ -7,7 +7,8 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
 from subprocess import PIPE
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 
 from shared.app import Runtime
 from shared.messaging import Broker
+from shared.outbox import LEASES, OUTBOX
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -126,6 +128,24 @@ async def running_service(app: FastAPI, timeout_s: float = 30) -> AsyncIterator[
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield runtime, client
+
+
+async def reset_service(runtime: Runtime, keep: Collection[str] = (LEASES,), idle_timeout_s: float = 10) -> None:
+    """Bring a running service back to empty for the next test: its relay idle, every collection but `keep` emptied
+    (indexes stay), its caches and rate-limit budgets forgotten and its clock unfixed."""
+    deadline = time.monotonic() + idle_timeout_s
+    # what the last test wrote is published before it is deleted: no round in flight publishes it into the next test
+    while time.monotonic() < deadline and await runtime.db[OUTBOX].count_documents(
+        {"status": "pending", "due_at": {"$lte": datetime.now(UTC)}}
+    ):
+        await asyncio.sleep(0.02)
+    for name in await runtime.db.list_collection_names():
+        if name not in keep and not name.startswith("system."):
+            await runtime.db[name].delete_many({})
+    for cache in runtime.caches.values():
+        cache.entries.clear()
+    runtime.limiter.strategy.storage.reset()
+    runtime.clock.fixed = None
 
 
 async def tap_events(broker: Broker, *bindings: str, name: str | None = None) -> AbstractQueue:
