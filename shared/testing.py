@@ -7,9 +7,9 @@ import signal
 import subprocess
 import time
 import uuid
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from subprocess import PIPE
 from typing import Any, TypeVar
@@ -130,15 +130,12 @@ async def running_service(app: FastAPI, timeout_s: float = 30) -> AsyncIterator[
             yield runtime, client
 
 
-async def reset_service(runtime: Runtime, keep: Collection[str] = (LEASES,), idle_timeout_s: float = 10) -> None:
-    """Bring a running service back to empty for the next test: its relay idle, every collection but `keep` emptied
-    (indexes stay), its caches and rate-limit budgets forgotten and its clock unfixed."""
-    deadline = time.monotonic() + idle_timeout_s
-    # what the last test wrote is published before it is deleted: no round in flight publishes it into the next test
-    while time.monotonic() < deadline and await runtime.db[OUTBOX].count_documents(
-        {"status": "pending", "due_at": {"$lte": datetime.now(UTC)}}
-    ):
-        await asyncio.sleep(0.02)
+async def reset_service(runtime: Runtime, keep: Collection[str] = (LEASES,), idle_timeout_s: float = 30) -> None:
+    """Bring a running service back to empty for the next test: its relay and consumer quiet (AssertionError if not
+    within `idle_timeout_s`), every collection but `keep` emptied (indexes stay), its caches and rate-limit budgets
+    forgotten and its clock unfixed."""
+    # what the last test wrote is published and consumed before it is deleted: nothing of it lands in the next test
+    await eventually(lambda: _quiet(runtime), timeout_s=idle_timeout_s, interval_s=0.02)
     for name in await runtime.db.list_collection_names():
         if name not in keep and not name.startswith("system."):
             await runtime.db[name].delete_many({})
@@ -146,6 +143,23 @@ async def reset_service(runtime: Runtime, keep: Collection[str] = (LEASES,), idl
         cache.entries.clear()
     runtime.limiter.strategy.storage.reset()
     runtime.clock.fixed = None
+
+
+async def _quiet(runtime: Runtime) -> bool:
+    """No outbox entry due, and the consumer (if any) idle with nothing waiting in its queue or retry queue."""
+    if await runtime.db[OUTBOX].count_documents({"status": "pending", "due_at": {"$lte": datetime.now(UTC)}}):
+        return False
+    consumer, connection = runtime.consumer, runtime.broker.connection
+    if consumer is None or consumer.queue is None or connection is None:
+        return True
+    if not consumer.idle:
+        return False
+    async with connection.channel() as channel:  # its own: a failed passive declare closes the channel
+        for name in (runtime.settings.queue, f"{runtime.settings.queue}.retry"):
+            queue = await channel.declare_queue(name, passive=True)
+            if queue.declaration_result.message_count:
+                return False
+    return consumer.idle
 
 
 async def tap_events(broker: Broker, *bindings: str, name: str | None = None) -> AbstractQueue:
