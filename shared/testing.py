@@ -136,9 +136,8 @@ async def reset_service(runtime: Runtime, keep: Collection[str] = (LEASES,), idl
     forgotten and its clock unfixed."""
     # what the last test wrote is published and consumed before it is deleted: nothing of it lands in the next test
     await eventually(lambda: _quiet(runtime), timeout_s=idle_timeout_s, interval_s=0.02)
-    for name in await runtime.db.list_collection_names():
-        if name not in keep and not name.startswith("system."):
-            await runtime.db[name].delete_many({})
+    names = [n for n in await runtime.db.list_collection_names() if n not in keep and not n.startswith("system.")]
+    await asyncio.gather(*(runtime.db[name].delete_many({}) for name in names))
     for cache in runtime.caches.values():
         cache.entries.clear()
     runtime.limiter.strategy.storage.reset()
