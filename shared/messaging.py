@@ -212,6 +212,16 @@ class Consumer:
         self._worker = asyncio.create_task(self._work(), name=f"consumer-{self.settings.service}")
         self._tag = await self.queue.consume(self._on_message)
 
+    @property
+    def waiting(self) -> int:
+        """Deliveries received and not yet taken up by the worker (its next batch takes them together)."""
+        return len(self._pending)
+
+    @property
+    def idle(self) -> bool:
+        """Whether every delivery received so far has been handled (applied, retried or dead-lettered)."""
+        return self._idle.is_set()
+
     async def stop(self) -> None:
         """Stop new deliveries, let those received finish (bounded), then close: the rest return to the queue."""
         if self.queue is not None and self._tag is not None:

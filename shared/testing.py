@@ -7,8 +7,9 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from subprocess import PIPE
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ from fastapi import FastAPI
 
 from shared.app import Runtime
 from shared.messaging import Broker
+from shared.outbox import LEASES, OUTBOX
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -126,6 +128,37 @@ async def running_service(app: FastAPI, timeout_s: float = 30) -> AsyncIterator[
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield runtime, client
+
+
+async def reset_service(runtime: Runtime, keep: Collection[str] = (LEASES,), idle_timeout_s: float = 30) -> None:
+    """Bring a running service back to empty for the next test: its relay and consumer quiet (AssertionError if not
+    within `idle_timeout_s`), every collection but `keep` emptied (indexes stay), its caches and rate-limit budgets
+    forgotten and its clock unfixed."""
+    # what the last test wrote is published and consumed before it is deleted: nothing of it lands in the next test
+    await eventually(lambda: _quiet(runtime), timeout_s=idle_timeout_s, interval_s=0.02)
+    names = [n for n in await runtime.db.list_collection_names() if n not in keep and not n.startswith("system.")]
+    await asyncio.gather(*(runtime.db[name].delete_many({}) for name in names))
+    for cache in runtime.caches.values():
+        cache.entries.clear()
+    runtime.limiter.strategy.storage.reset()
+    runtime.clock.fixed = None
+
+
+async def _quiet(runtime: Runtime) -> bool:
+    """No outbox entry due, and the consumer (if any) idle with nothing waiting in its queue or retry queue."""
+    if await runtime.db[OUTBOX].count_documents({"status": "pending", "due_at": {"$lte": datetime.now(UTC)}}):
+        return False
+    consumer, connection = runtime.consumer, runtime.broker.connection
+    if consumer is None or consumer.queue is None or connection is None:
+        return True
+    if not consumer.idle:
+        return False
+    async with connection.channel() as channel:  # its own: a failed passive declare closes the channel
+        for name in (runtime.settings.queue, f"{runtime.settings.queue}.retry"):
+            queue = await channel.declare_queue(name, passive=True)
+            if queue.declaration_result.message_count:
+                return False
+    return consumer.idle
 
 
 async def tap_events(broker: Broker, *bindings: str, name: str | None = None) -> AbstractQueue:

@@ -131,6 +131,18 @@ def settings_for(mongodb_url: str, vhost: RabbitVhost, namespace: str) -> Settin
     return build
 
 
+@pytest.fixture(scope="module")
+def module_settings_for(mongodb_url: str, vhost: RabbitVhost) -> SettingsFactory:
+    """`settings_for` for a service that serves a whole module: a namespace (database, exchange, queues) of its own."""
+    namespace = f"m{uuid.uuid4().hex[:10]}"
+
+    def build(service: str, **overrides: Any) -> Settings:
+        infra = {"mongodb_url": mongodb_url, "amqp_url": vhost.url, **overrides}
+        return make_settings(service, namespace=namespace, **infra)
+
+    return build
+
+
 @pytest.fixture
 def auth(settings_for: SettingsFactory) -> Callable[..., dict[str, str]]:
     """Authorization headers for a role: auth("city", city="450100")."""

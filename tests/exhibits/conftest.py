@@ -1,4 +1,8 @@
-"""The exhibits service against the real database and broker, with helpers that walk the lifecycle."""
+"""The exhibits service against the real database and broker, with helpers that walk the lifecycle.
+
+One service runs for a whole module (`exhibits`, emptied before each test); a test that needs other settings starts
+its own.
+"""
 
 import json
 from collections.abc import AsyncIterator, Callable
@@ -13,7 +17,7 @@ import pytest
 from services.exhibits.main import create_app
 from shared.app import Runtime
 from shared.settings import REPO_ROOT
-from shared.testing import running_service, tap_events
+from shared.testing import reset_service, running_service, tap_events
 
 Auth = Callable[..., dict[str, str]]
 
@@ -29,10 +33,17 @@ def programme_with_deadline(tmp_path: Path, deadline: datetime) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+async def exhibits_service(module_settings_for: Callable[..., Any]) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    async with running_service(create_app(module_settings_for("exhibits"))) as service:
+        yield service
+
+
 @pytest.fixture
-async def exhibits(settings_for: Callable[..., Any]) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    async with running_service(create_app(settings_for("exhibits"))) as (runtime, client):
-        yield runtime, client
+async def exhibits(exhibits_service: tuple[Runtime, httpx.AsyncClient]) -> tuple[Runtime, httpx.AsyncClient]:
+    """The module's service, empty: no submission, reviewer, booth or event of an earlier test."""
+    await reset_service(exhibits_service[0])
+    return exhibits_service
 
 
 def exhibit(title: str, zone: int = 1, **fields: Any) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Registration fixtures: a programme around today, a running service, and an approved venue with an open day."""
+"""Registration fixtures: a programme around today, a running service, and an approved venue with an open day.
+
+One service runs for a whole module (`registration`, emptied before each test); a test that needs other settings
+starts its own from `registration_settings`.
+"""
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -13,7 +17,7 @@ from pymongo import MongoClient
 
 from services.registration.main import create_app
 from shared.app import Runtime
-from shared.testing import running_service
+from shared.testing import reset_service, running_service
 from tests.conftest import TZ, today
 
 Auth = Callable[..., dict[str, str]]
@@ -29,10 +33,22 @@ def registration_settings(settings_for: Callable[..., Any], programme_file: Path
     return build
 
 
+@pytest.fixture(scope="module")
+async def registration_service(
+    module_settings_for: Callable[..., Any], programme_file: Path
+) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    settings = module_settings_for("registration", programme_file=programme_file, public_rate_limit="100000/minute")
+    async with running_service(create_app(settings)) as service:
+        yield service
+
+
 @pytest.fixture
-async def registration(registration_settings: Callable[..., Any]) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
-    async with running_service(create_app(registration_settings())) as (runtime, client):
-        yield runtime, client
+async def registration(
+    registration_service: tuple[Runtime, httpx.AsyncClient],
+) -> tuple[Runtime, httpx.AsyncClient]:
+    """The module's service, empty: no venue, booking or event of an earlier test."""
+    await reset_service(registration_service[0])
+    return registration_service
 
 
 @dataclass

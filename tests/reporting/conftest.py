@@ -1,11 +1,40 @@
-"""Helpers of the reporting tests: publish events as producers would, wait until they are applied."""
+"""Helpers of the reporting tests: a running service, publish events as producers would, wait until they are applied.
 
-from collections.abc import Iterable
+One service runs for a whole module (`reporting`, emptied and quiet before each test); a test that needs other
+settings starts its own.
+"""
 
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any
+
+import httpx
+import pytest
+
+from services.reporting.main import create_app
 from shared.app import Runtime
 from shared.envelope import Envelope
 from shared.idempotency import INBOX
-from shared.testing import eventually
+from shared.testing import eventually, reset_service, running_service
+
+Service = tuple[Runtime, httpx.AsyncClient]
+# deliveries a module's service handled before the running test began, by runtime
+_HANDLED_BEFORE: dict[int, float] = {}
+
+
+@pytest.fixture(scope="module")
+async def reporting_service(module_settings_for: Callable[..., Any]) -> AsyncIterator[Service]:
+    async with running_service(create_app(module_settings_for("reporting"))) as service:
+        yield service
+    _HANDLED_BEFORE.pop(id(service[0]), None)
+
+
+@pytest.fixture
+async def reporting(reporting_service: Service) -> Service:
+    """The module's service, quiet and empty: no event, projection, summary or target of an earlier test."""
+    runtime = reporting_service[0]
+    await reset_service(runtime)
+    _HANDLED_BEFORE[id(runtime)] = _handled_since_start(runtime)
+    return reporting_service
 
 
 async def publish(runtime: Runtime, events: Iterable[Envelope]) -> None:
@@ -14,7 +43,11 @@ async def publish(runtime: Runtime, events: Iterable[Envelope]) -> None:
 
 
 def handled(runtime: Runtime) -> float:
-    """Deliveries the consumer finished: applied plus acknowledged duplicates."""
+    """Deliveries the consumer finished in this test: applied plus acknowledged duplicates."""
+    return _handled_since_start(runtime) - _HANDLED_BEFORE.get(id(runtime), 0.0)
+
+
+def _handled_since_start(runtime: Runtime) -> float:
     total = 0.0
     for metric in runtime.metrics.registry.collect():
         if metric.name in ("sciweek_events_consumed", "sciweek_events_duplicate"):

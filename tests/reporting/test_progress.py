@@ -67,16 +67,16 @@ async def test_events_of_three_services_drive_progress_and_replay_reproduces_the
         assert await city_row(client, scenario.GUILIN) == guilin
 
 
-async def test_completion_before_creation_counts_once(settings_for: Any) -> None:
-    async with running_service(create_app(settings_for("reporting"))) as (runtime, client):
-        created, completed = scenario.created("a-late", "451400"), scenario.completed("a-late", "451400", (2, 1, 3, 4))
-        await publish(runtime, [completed])
-        await settled(runtime, 1, 1)
-        assert (await city_row(client, "451400"))["completed"] == 1
-        await publish(runtime, [created, created])
-        await settled(runtime, 2, 3)
-        row = await city_row(client, "451400")
-        assert (row["planned"], row["completed"], row["households_reached"]) == (1, 1, 2)
+async def test_completion_before_creation_counts_once(reporting: Any) -> None:
+    runtime, client = reporting
+    created, completed = scenario.created("a-late", "451400"), scenario.completed("a-late", "451400", (2, 1, 3, 4))
+    await publish(runtime, [completed])
+    await settled(runtime, 1, 1)
+    assert (await city_row(client, "451400"))["completed"] == 1
+    await publish(runtime, [created, created])
+    await settled(runtime, 2, 3)
+    row = await city_row(client, "451400")
+    assert (row["planned"], row["completed"], row["households_reached"]) == (1, 1, 2)
 
 
 async def test_the_rebuild_command_replays_the_log_with_a_progress_bar(settings_for: Any) -> None:
@@ -106,7 +106,7 @@ async def test_public_progress_is_rate_limited(settings_for: Any) -> None:
         assert answers == [200, 200, 200, 429]
 
 
-async def test_flags_missed_visits_and_changed_quotas_reach_the_dashboard(settings_for: Any, auth: Any) -> None:
+async def test_flags_missed_visits_and_changed_quotas_reach_the_dashboard(reporting: Any, auth: Any) -> None:
     city = "451400"
     at = scenario.AT
     events = [
@@ -139,15 +139,15 @@ async def test_flags_missed_visits_and_changed_quotas_reach_the_dashboard(settin
             vol.QuotaChanged(city_code=city, quota=10, changed_at=at - timedelta(hours=1)),
         ),
     ]
-    async with running_service(create_app(settings_for("reporting"))) as (runtime, client):
-        await publish(runtime, events)
-        await settled(runtime, len(events), len(events))
-        dashboard = (await client.get("/api/v1/dashboard", headers=auth("admin"))).json()
-        row = next(c for c in dashboard["cities"] if c["city_code"] == city)
-        assert (row["planned"], row["visits_missed"], row["visits_flagged"], row["flags_geofence"]) == (2, 1, 1, 1)
-        assert row["quota"] == 77 and (await city_row(client, city))["quota"] == 77
-        target = next(t for t in dashboard["targets"] if t["id"] == f"visits:{city}")
-        assert target["value"] == 77
+    runtime, client = reporting
+    await publish(runtime, events)
+    await settled(runtime, len(events), len(events))
+    dashboard = (await client.get("/api/v1/dashboard", headers=auth("admin"))).json()
+    row = next(c for c in dashboard["cities"] if c["city_code"] == city)
+    assert (row["planned"], row["visits_missed"], row["visits_flagged"], row["flags_geofence"]) == (2, 1, 1, 1)
+    assert row["quota"] == 77 and (await city_row(client, city))["quota"] == 77
+    target = next(t for t in dashboard["targets"] if t["id"] == f"visits:{city}")
+    assert target["value"] == 77
 
         await runtime.db[QUOTAS].delete_many({})  # lost: the replay of the stored events brings it back
         rebuilt = await replay.rebuild(runtime.db, swap=True)
@@ -156,7 +156,7 @@ async def test_flags_missed_visits_and_changed_quotas_reach_the_dashboard(settin
         assert (await replay.rebuild(runtime.db)).identical
 
 
-async def test_answers_and_reviews_are_counted_whatever_the_order(settings_for: Any, auth: Any) -> None:
+async def test_answers_and_reviews_are_counted_whatever_the_order(reporting: Any, auth: Any) -> None:
     city, at = "451300", scenario.AT
     who = {"commissioner_id": "c-1", "city_code": city}
     plans = [scenario.created("a-1", city), scenario.created("d-1", city)]  # stamped before the answers
@@ -182,11 +182,11 @@ async def test_answers_and_reviews_are_counted_whatever_the_order(settings_for: 
     events = [*plans, accepted, declined]
     events += [first_plan, declined_then_replanned, second_plan, *reviews]
     shuffled = random.Random(7).sample(events, len(events))
-    async with running_service(create_app(settings_for("reporting"))) as (runtime, client):
-        await publish(runtime, shuffled)
-        await settled(runtime, len(events), len(events))
-        dashboard = (await client.get("/api/v1/dashboard", headers=auth("admin"))).json()
-        row = next(c for c in dashboard["cities"] if c["city_code"] == city)
-        assert (row["planned"], row["visits_accepted"], row["visits_declined"]) == (3, 1, 1)
-        zone = next(z for z in dashboard["zones"] if z["id"] == 2)
-        assert zone["reviews"] == 2
+    runtime, client = reporting
+    await publish(runtime, shuffled)
+    await settled(runtime, len(events), len(events))
+    dashboard = (await client.get("/api/v1/dashboard", headers=auth("admin"))).json()
+    row = next(c for c in dashboard["cities"] if c["city_code"] == city)
+    assert (row["planned"], row["visits_accepted"], row["visits_declined"]) == (3, 1, 1)
+    zone = next(z for z in dashboard["zones"] if z["id"] == 2)
+    assert zone["reviews"] == 2

@@ -94,40 +94,40 @@ async def test_the_public_headline_can_be_switched_off(settings_for: Any) -> Non
             assert closed.status_code == 404 and closed.json()["code"] == "not_found", path
 
 
-async def test_a_target_measures_a_kept_counter_in_a_known_scope(settings_for: Any, auth: Any) -> None:
+async def test_a_target_measures_a_kept_counter_in_a_known_scope(reporting: Any, auth: Any) -> None:
     admin = auth("admin")
-    async with running_service(create_app(settings_for("reporting"))) as (runtime, client):
-        events = scenario.all_events()
-        await publish(runtime, events)
-        await settled(runtime, len(events), len(events))
-        kept = {name async for doc in runtime.db[store.COUNTERS].find({}) for name in store.flat(doc)}
-        kept.discard(store.EVENTS)  # how many events the projections applied: bookkeeping, not a measure
-        unknown = {name for name in kept if not is_counter(name, get_args(ActivityType))}
-        assert unknown == set(), "the projections keep counters a target may not measure"
-        for target in targets.programme_targets(runtime.programme):
-            spec = TargetSpec(id="t", metric=target.metric, scope=target.scope, value=1, due=target.due)
-            targets.check_spec(runtime.programme, spec)
+    runtime, client = reporting
+    events = scenario.all_events()
+    await publish(runtime, events)
+    await settled(runtime, len(events), len(events))
+    kept = {name async for doc in runtime.db[store.COUNTERS].find({}) for name in store.flat(doc)}
+    kept.discard(store.EVENTS)  # how many events the projections applied: bookkeeping, not a measure
+    unknown = {name for name in kept if not is_counter(name, get_args(ActivityType))}
+    assert unknown == set(), "the projections keep counters a target may not measure"
+    for target in targets.programme_targets(runtime.programme):
+        spec = TargetSpec(id="t", metric=target.metric, scope=target.scope, value=1, due=target.due)
+        targets.check_spec(runtime.programme, spec)
 
-        def spec(**fields: Any) -> dict[str, Any]:
-            return {"id": "t1", "metric": "visitors", "scope": "province", "value": 10, "due": "2020-08-29", **fields}
+    def spec(**fields: Any) -> dict[str, Any]:
+        return {"id": "t1", "metric": "visitors", "scope": "province", "value": 10, "due": "2020-08-29", **fields}
 
-        refused = {
-            "unknown_metric": [spec(metric="visitorz"), spec(metric="activities.karaoke.held"), spec(metric="")],
-            "unknown_scope": [
-                spec(scope="city:999999"),
-                spec(scope="zone:9"),
-                spec(scope="day:24 Aug"),
-                spec(scope="x"),
-            ],
-        }
-        for code, bodies in refused.items():
-            for body in bodies:
-                answer = await client.put("/api/v1/targets/t1", json=body, headers=admin)
-                assert (answer.status_code, answer.json()["code"]) == (422, code), body
-        assert "t1" not in {t["id"] for t in (await client.get("/api/v1/targets", headers=admin)).json()["items"]}
-        for body in (
-            spec(metric="activities.science_night.held", scope=f"city:{scenario.GUILIN}|day:2020-08-24"),
-            spec(metric="exhibits_placed", scope="zone:2"),
-            spec(scope="day:2020-08-24"),
-        ):
-            assert (await client.put("/api/v1/targets/t1", json=body, headers=admin)).status_code == 204, body
+    refused = {
+        "unknown_metric": [spec(metric="visitorz"), spec(metric="activities.karaoke.held"), spec(metric="")],
+        "unknown_scope": [
+            spec(scope="city:999999"),
+            spec(scope="zone:9"),
+            spec(scope="day:24 Aug"),
+            spec(scope="x"),
+        ],
+    }
+    for code, bodies in refused.items():
+        for body in bodies:
+            answer = await client.put("/api/v1/targets/t1", json=body, headers=admin)
+            assert (answer.status_code, answer.json()["code"]) == (422, code), body
+    assert "t1" not in {t["id"] for t in (await client.get("/api/v1/targets", headers=admin)).json()["items"]}
+    for body in (
+        spec(metric="activities.science_night.held", scope=f"city:{scenario.GUILIN}|day:2020-08-24"),
+        spec(metric="exhibits_placed", scope="zone:2"),
+        spec(scope="day:2020-08-24"),
+    ):
+        assert (await client.put("/api/v1/targets/t1", json=body, headers=admin)).status_code == 204, body

@@ -91,7 +91,8 @@ async def test_request_id_is_echoed(settings_for: Any) -> None:
 
 async def test_readiness_fails_when_mongodb_goes_away(settings_for: Any) -> None:
     server = SecantusServer(":memory:")
-    settings = settings_for("volunteers", mongodb_url=server.start())
+    # the relay's round and the shutdown wait for the gone server up to the transaction deadline: keep it short
+    settings = settings_for("volunteers", mongodb_url=server.start(), transaction_deadline_s=2)
     try:
         async with running_service(create_volunteers(settings)) as (_, client):
             assert (await client.get("/readyz")).status_code == 200

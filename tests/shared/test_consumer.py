@@ -201,7 +201,7 @@ async def test_a_failing_event_in_a_batch_does_not_hold_back_the_others(settings
         await publish(b, venue_event("first"))
         for name in ("good-1", "bad", "good-2"):
             await publish(b, venue_event(name))
-        await eventually(lambda: _equals(lambda: len(consumer._pending), 3))  # waiting behind "first"
+        await eventually(lambda: _equals(lambda: consumer.waiting, 3))  # waiting behind "first"
         gate.set()
         await eventually(lambda: count(b, "good-2"))
         assert [await count(b, n) for n in ("first", "good-1", "good-2", "bad")] == [1, 1, 1, 0]

@@ -61,6 +61,10 @@ async def _none_pending(b: Any) -> bool:
     return await pending(b) == 0
 
 
+async def _some_sent(b: Any) -> bool:
+    return await b.db[OUTBOX].count_documents({"status": "sent"}) > 0
+
+
 async def test_relay_survives_connection_loss(settings_for: Any, vhost: RabbitVhost) -> None:
     settings = settings_for("registration")
     tap = f"{settings.namespace}.tap"
@@ -130,7 +134,7 @@ async def test_two_replicas_publish_each_entry_once(settings_for: Any, vhost: Ra
         for relay in relays:
             relay.start()
         await write_events(first, events[:100])
-        await asyncio.sleep(0.3)
+        await eventually(lambda: _some_sent(first))  # one relay is publishing when the second half is written
         await write_events(second, events[100:])
         await eventually(lambda: _none_pending(first), timeout_s=30)
         for relay in relays:

@@ -1,4 +1,7 @@
-"""Fixtures of the volunteers tests: a running service and reference data registered over its API."""
+"""Fixtures of the volunteers tests: a running service and reference data registered over its API.
+
+One service runs for a whole module (`volunteers`, emptied before each test).
+"""
 
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -8,18 +11,25 @@ import pytest
 
 from services.volunteers.main import create_app
 from shared.app import Runtime
-from shared.testing import running_service
+from shared.testing import reset_service, running_service
 
 Auth = Callable[..., dict[str, str]]
 Service = tuple[Runtime, httpx.AsyncClient]
 DATES = ["2020-08-24", "2020-08-25", "2020-08-26"]
 
 
+@pytest.fixture(scope="module")
+async def volunteers_service(module_settings_for: Callable[..., Any]) -> AsyncIterator[Service]:
+    settings = module_settings_for("volunteers", volunteers_missed_check_s=0)
+    async with running_service(create_app(settings)) as service:
+        yield service
+
+
 @pytest.fixture
-async def volunteers(settings_for: Callable[..., Any]) -> AsyncIterator[Service]:
-    settings = settings_for("volunteers", volunteers_missed_check_s=0)
-    async with running_service(create_app(settings)) as (runtime, client):
-        yield runtime, client
+async def volunteers(volunteers_service: Service) -> Service:
+    """The module's service, empty: no commissioner, assignment or event of an earlier test."""
+    await reset_service(volunteers_service[0])
+    return volunteers_service
 
 
 def commissioner(cid: str, city: str = "450100", **extra: Any) -> dict[str, Any]:
