@@ -149,11 +149,11 @@ async def test_flags_missed_visits_and_changed_quotas_reach_the_dashboard(report
     target = next(t for t in dashboard["targets"] if t["id"] == f"visits:{city}")
     assert target["value"] == 77
 
-        await runtime.db[QUOTAS].delete_many({})  # lost: the replay of the stored events brings it back
-        rebuilt = await replay.rebuild(runtime.db, swap=True)
-        assert rebuilt.events == len(events) - 2  # quota changes are kept apart from the counted events
-        assert (await city_row(client, city))["quota"] == 77
-        assert (await replay.rebuild(runtime.db)).identical
+    await runtime.db[QUOTAS].delete_many({})  # lost: the replay of the stored events brings it back
+    rebuilt = await replay.rebuild(runtime.db, swap=True)
+    assert rebuilt.events == len(events) - 2  # quota changes are kept apart from the counted events
+    assert (await city_row(client, city))["quota"] == 77
+    assert (await replay.rebuild(runtime.db)).identical
 
 
 async def test_answers_and_reviews_are_counted_whatever_the_order(reporting: Any, auth: Any) -> None:
