@@ -58,6 +58,9 @@ NOT_OBJECT_SCOPED: dict[tuple[str, str, str], str] = {
     ("registration", "POST", "/api/v1/public/bookings"): "public booking",
     ("registration", "POST", "/api/v1/public/bookings/{code}/cancel"): "public, by the booking's secret code",
     ("registration", "POST", "/api/v1/public/bookings/{code}/accept"): "public, by the booking's secret code",
+    ("registration", "POST", "/api/v1/invitations"): "new invitation; its venues must be of the caller's city (404)",
+    ("registration", "POST", "/api/v1/public/invitations/accept"): "public, by the invitation's one-time secret",
+    ("volunteers", "POST", "/api/v1/enrolments/city/{city_code}"): "the city in the path is checked against the token",
 }
 # Admin-only routes: every scoped role gets 403 (checked by `test_admin_only_routes_refuse_every_scoped_role`).
 ADMIN_ONLY: set[tuple[str, str, str]] = {
@@ -156,6 +159,11 @@ def registration_cases() -> list[Case]:
              headers=matching("activity")),
         case("PUT", "/activities/{activity_id}/photos/{photo_id}", {"activity_id": "activity", "photo_id": "photo"},
              CITY, "activity_not_found", target=("activities", "activity"), upload=("p.png", PNG)),
+        case("POST", "/opendays/{openday_id}/sessions/{session_id}/cancel",
+             {"openday_id": "openday_published", "session_id": "session"}, VENUE, "openday_not_found",
+             target=("opendays", "openday_published")),
+        case("POST", "/invitations/{invitation_id}/revoke", {"invitation_id": "invitation"}, CITY,
+             "invitation_not_found", target=("invitations", "invitation")),
     ]  # fmt: skip
 
 
@@ -208,6 +216,10 @@ def volunteers_cases() -> list[Case]:
              stored("theirs"), body=accept_theirs, in_body=True),
         Case("volunteers", "POST", "/api/v1/flags/{flag_id}/resolve", {"flag_id": "flag"}, CITY, "flag_not_found",
              "flags", stored("flag"), body=const({"note": "已核实"})),
+        Case("volunteers", "POST", "/api/v1/enrolments/{enrolment_id}/revoke", {"enrolment_id": "enrolment"}, CITY,
+             "enrolment_not_found", "enrolments", stored("enrolment")),
+        Case("volunteers", "POST", "/api/v1/enrolments", {}, CITY, "commissioner_not_found", "enrolments",
+             const({"commissioner_id": "c-201"}), body=const({"commissioner_id": "c-201", "label": "夺走"})),
     ]  # fmt: skip
 
 
@@ -349,6 +361,10 @@ async def seed_registration(w: World) -> None:
     booking = {"session_id": published["sessions"][0]["session_id"], "name": "张三", "phone": "13800000000"}
     booked = ok(await client.post("/api/v1/public/bookings", json=booking), 201)
     ids |= {"booking": booked["id"], "ticket": booked["ticket"]}
+    ids |= {"openday_published": published["id"], "session": published["sessions"][0]["session_id"]}
+    invite = {"label": "他市运营者", "venue_ids": [theirs["id"]]}
+    invited = await client.post("/api/v1/invitations", json=invite, headers=w.auth("city", city="450200"))
+    ids["invitation"] = ok(invited, 201)["id"]
 
     lecture = {"city_code": "450200", "activity_type": "policy_lecture", "title": "宣讲", "date": today().isoformat()}
     activity = await client.post("/api/v1/activities", json=lecture, headers=w.auth("city", city="450200"))
@@ -401,6 +417,8 @@ async def seed_volunteers(w: World) -> None:
     ok(await client.post(f"/api/v1/assignments/{flagged}/check-in", json=far, headers=c201))
     flags = ok(await client.get("/api/v1/flags", params={"city_code": "450200"}, headers=admin))["items"]
     ids["flag"] = flags[0]["id"]
+    enrolled = await client.post("/api/v1/enrolments", json={"commissioner_id": "c-201", "label": "手机"}, headers=admin)
+    ids["enrolment"] = ok(enrolled, 201)["id"]
 
 
 async def seed_reporting(w: World) -> None:

@@ -12,8 +12,10 @@ import yaml
 from sciweek.embedded import free_port
 from sciweek.gateway import (
     API_PREFIX,
+    COMMON_API,
     INGRESS_FILE,
     INTERNAL,
+    LANDING_SERVICE,
     NGINX_FILE,
     SHARED_FILES,
     NginxGateway,
@@ -31,7 +33,7 @@ from shared.settings import SERVICES
 from tests.conftest import ProcessStarter
 
 Paths = dict[str, tuple[list[str], list[str]]]
-COMMON = (*INTERNAL, *SHARED_FILES)  # every service serves these
+COMMON = (*INTERNAL, *SHARED_FILES, "/")  # every service serves these (/ is its landing page)
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +50,16 @@ def served(paths: Paths) -> list[tuple[str, str]]:
     """(service, concrete path) for every route of the four OpenAPI documents and every app or page path."""
     found = []
     for name, (api, other) in paths.items():
-        found += [(name, sample(p)) for p in api]
+        found += [(name, sample(p)) for p in api if p not in COMMON_API]
         found += [(name, sample(p)) for p in other if not any(p == c or p.startswith(c + "/") for c in COMMON)]
     return found
 
 
 def test_every_api_and_app_path_goes_to_its_service_by_exactly_one_route(paths: Paths, routes: list[Route]) -> None:
     assert sum(len(api) for api, _ in paths.values()) > 50, "the services' OpenAPI paths were not found"
+    for path in COMMON_API:  # answered by every service for itself: the gateway shows the landing service's
+        assert all(path in api for api, _ in paths.values())
+        assert [r.service for r in owner(routes, path)] == [LANDING_SERVICE]
     for name, path in served(paths):
         matching = owner(routes, path)
         assert [r.service for r in matching] == [name], f"{path} ({name}) matches {matching}"
