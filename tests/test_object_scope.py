@@ -417,7 +417,9 @@ async def seed_volunteers(w: World) -> None:
     ok(await client.post(f"/api/v1/assignments/{flagged}/check-in", json=far, headers=c201))
     flags = ok(await client.get("/api/v1/flags", params={"city_code": "450200"}, headers=admin))["items"]
     ids["flag"] = flags[0]["id"]
-    enrolled = await client.post("/api/v1/enrolments", json={"commissioner_id": "c-201", "label": "手机"}, headers=admin)
+    enrolled = await client.post(
+        "/api/v1/enrolments", json={"commissioner_id": "c-201", "label": "手机"}, headers=admin
+    )
     ids["enrolment"] = ok(enrolled, 201)["id"]
 
 
