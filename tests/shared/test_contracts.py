@@ -23,6 +23,11 @@ def test_subscriptions_name_registered_contracts() -> None:
     assert set(REPORTING_ROUTES) <= set(CONTRACTS)
 
 
+def test_every_event_reaches_someone() -> None:
+    """An event is published to be read: every contract has a subscriber (reporting reads them all)."""
+    assert sorted(set(CONTRACTS) - set(REPORTING_ROUTES)) == []
+
+
 def test_unknown_type_and_bad_payload_are_refused() -> None:
     with pytest.raises(UnknownEventType):
         validate_data("volunteers.visit.teleported.v1", {})

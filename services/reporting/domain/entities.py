@@ -212,6 +212,10 @@ def merge_booking(state: State, fact: Fact) -> None:
     elif fact.type == "registration.booking.cancelled.v1":
         state["cancelled"] = True
         state.setdefault("party_size", int(fact.data["party_size"]))
+    elif fact.type == "registration.booking.waitlisted.v1":  # demand beyond the seats: once per party
+        state["waitlisted"] = True
+    elif fact.type == "registration.booking.promoted.v1":
+        state["waitlisted"] = state["promoted"] = True
     elif "checked_in_party" not in state or fact.stamp < state["checked_in_at"]:  # once per booking
         state["checked_in_party"] = int(fact.data["party_size"])
         state["checked_in_at"] = fact.stamp
@@ -225,6 +229,8 @@ def booking_metrics(state: State) -> dict[str, int]:
         "bookings": int(active),
         "booked_people": int(state["party_size"]) if active else 0,
         "bookings_cancelled": int(state.get("cancelled", False)),
+        "waitlisted": int(state.get("waitlisted", False)),
+        "waitlist_promoted": int(state.get("promoted", False)),
         "visitors": visitors,
     }
     if policy is not None:

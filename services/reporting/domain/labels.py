@@ -32,6 +32,8 @@ LABELS = {
     "bookings_half_price": "半价预约 / half-price bookings",
     "bookings_cancelled": "取消预约 / cancelled bookings",
     "booked_people": "预约人数 / people booked",
+    "waitlisted": "候补预约 / joined a waiting list",
+    "waitlist_promoted": "候补转正邀请 / offered seats from the waiting list",
     "visitors": "入场人数 / visitors checked in",
     "visitors_free": "免费入场 / free visitors",
     "visitors_half_price": "半价入场 / half-price visitors",

@@ -86,6 +86,8 @@ KINDS_BY_TYPE: dict[str, Kind] = {
     "registration.openday.published.v1": OPENDAY,
     "registration.booking.confirmed.v1": BOOKING,
     "registration.booking.cancelled.v1": BOOKING,
+    "registration.booking.waitlisted.v1": BOOKING,
+    "registration.booking.promoted.v1": BOOKING,
     "registration.visitor.checked_in.v1": BOOKING,
     "registration.activity.scheduled.v1": ACTIVITY,
     "registration.activity.held.v1": ACTIVITY,
