@@ -13,6 +13,7 @@ from services.exhibits.service import invitations
 from shared.app import RuntimeDep, api_router
 from shared.auth import Admin
 from shared.http import IdempotencyKey, PublicRateLimit
+from shared.openapi import problem_responses
 
 router = api_router("/exhibitor-invitations", tags=["exhibitor invitations 展商邀请"])
 
@@ -96,7 +97,7 @@ async def revoke_invitation(invitation_id: str, rt: RuntimeDep, actor: Admin) ->
     return await invitations.revoke_invitation(rt, actor, invitation_id)
 
 
-@router.post("/accept", response_model=Credential)
+@router.post("/accept", response_model=Credential, responses=problem_responses(404))  # an unknown or revoked link
 async def accept_invitation(body: Acceptance, rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
     """凭一次性链接领取展商登录（同一设备可重试）/ Exchange the one-time link for the exhibitor's credential."""
     return await invitations.accept_invitation(rt, body.secret, body.device_id)

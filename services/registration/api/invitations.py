@@ -12,6 +12,7 @@ from services.registration.service import invitations
 from shared.app import RuntimeDep, api_router
 from shared.auth import Coordinator
 from shared.http import IdempotencyKey, PublicRateLimit
+from shared.openapi import problem_responses
 
 router = api_router(tags=["invitations"])
 
@@ -86,7 +87,9 @@ async def revoke_invitation(invitation_id: str, rt: RuntimeDep, actor: Coordinat
     return await invitations.revoke_invitation(rt, actor, invitation_id)
 
 
-@router.post("/public/invitations/accept", response_model=Credential)
+@router.post(
+    "/public/invitations/accept", response_model=Credential, responses=problem_responses(404)
+)  # an unknown or revoked link
 async def accept_invitation(body: Acceptance, rt: RuntimeDep, _: PublicRateLimit) -> dict[str, Any]:
     """凭一次性链接领取运营者登录（同一设备可重试）/ Exchange the one-time link for the operator's credential."""
     return await invitations.accept_invitation(rt, body.secret, body.device_id)
