@@ -12,6 +12,7 @@ import yaml
 from sciweek.embedded import free_port
 from sciweek.gateway import (
     API_PREFIX,
+    COMMON_API,
     INGRESS_FILE,
     INTERNAL,
     NGINX_FILE,
@@ -48,8 +49,12 @@ def served(paths: Paths) -> list[tuple[str, str]]:
     """(service, concrete path) for every route of the four OpenAPI documents and every app or page path."""
     found = []
     for name, (api, other) in paths.items():
-        found += [(name, sample(p)) for p in api]
-        found += [(name, sample(p)) for p in other if not any(p == c or p.startswith(c + "/") for c in COMMON)]
+        found += [(name, sample(p)) for p in api if p not in COMMON_API]  # every service's clock: one answers
+        found += [
+            (name, sample(p))
+            for p in other
+            if p != "/" and not any(p == c or p.startswith(c + "/") for c in COMMON)  # "/": every landing page
+        ]
     return found
 
 
