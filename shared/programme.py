@@ -40,6 +40,14 @@ class Zone(_Frozen):
     industries: list[str] = Field(default_factory=list)
 
 
+class Criterion(_Frozen):
+    """A review criterion as reviewers read it; its weight is SCIWEEK_EXHIBITS_CRITERIA's (settings)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    name: str
+    description: str = ""
+
+
 class Exhibition(_Frozen):
     hall: str
     area_m2: float = Field(gt=0)
@@ -48,6 +56,7 @@ class Exhibition(_Frozen):
     zones: list[Zone]
     # Submissions (create, edit, submit) close at this instant; None keeps them open.
     submission_deadline: AwareDatetime | None = None
+    criteria: list[Criterion] = Field(default_factory=list)  # names and descriptions of the review criteria
 
     @model_validator(mode="after")
     def _zones_fit_the_hall(self) -> "Exhibition":

@@ -61,10 +61,13 @@ NOT_OBJECT_SCOPED: dict[tuple[str, str, str], str] = {
     ("registration", "POST", "/api/v1/invitations"): "new invitation; its venues must be of the caller's city (404)",
     ("registration", "POST", "/api/v1/public/invitations/accept"): "public, by the invitation's one-time secret",
     ("volunteers", "POST", "/api/v1/enrolments/city/{city_code}"): "the city in the path is checked against the token",
+    ("exhibits", "POST", "/api/v1/exhibitor-invitations/accept"): "public, by the invitation's one-time secret",
 }
 # Admin-only routes: every scoped role gets 403 (checked by `test_admin_only_routes_refuse_every_scoped_role`).
 ADMIN_ONLY: set[tuple[str, str, str]] = {
     ("exhibits", "PUT", "/api/v1/reviewers/{reviewer_id}"),
+    ("exhibits", "POST", "/api/v1/exhibitor-invitations"),
+    ("exhibits", "POST", "/api/v1/exhibitor-invitations/{invitation_id}/revoke"),
     ("exhibits", "POST", "/api/v1/submissions/{exhibit_id}/decision"),
     ("exhibits", "POST", "/api/v1/decisions"),
     ("exhibits", "POST", "/api/v1/allocation/proposals"),

@@ -1,5 +1,7 @@
 """The exhibits service: submissions, review, booth allocation, the cloud exhibition."""
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
 from services.exhibits import store
@@ -9,6 +11,15 @@ from services.exhibits.service.hall import build_hall, load_booths
 from shared.app import ServiceSpec, build_app
 from shared.programme import load_programme
 from shared.settings import Settings
+
+APPS = Path(__file__).resolve().parent / "app"
+# the consoles: exhibitors (by invitation), reviewers, the exhibition office; and the cloud exhibition's script
+APP_PATHS = {
+    "/exhibitor": APPS / "exhibitor",
+    "/review": APPS / "review",
+    "/office": APPS / "office",
+    "/expo/static": STATIC,
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -24,9 +35,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         router=router,
         ensure_indexes=store.ensure_indexes,
         pages=pages,  # the cloud exhibition at /expo/
-        apps={"/expo/static": STATIC},
+        apps=APP_PATHS,
         description="“两周一展”科技展（南宁国际会展中心 D8 馆）：展项申报、评审与决定、展位分配与发布，"
         "以及持续开放的云展厅。/ Exhibit submissions, review, booths and the cloud exhibition.",
-        links={"云展厅展项目录 / cloud exhibition catalogue (API)": "api/v1/catalogue"},
+        links={
+            "云展厅 / cloud exhibition": "expo/",
+            "展商申报（凭邀请链接）/ exhibitors' console": "exhibitor/",
+            "专家评审 / reviewers' console": "review/",
+            "展览办公室：决定、展位图、发布 / the exhibition office's console": "office/",
+            "云展厅展项目录 / cloud exhibition catalogue (API)": "api/v1/catalogue",
+        },
     )
     return build_app(spec, settings)

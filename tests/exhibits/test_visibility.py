@@ -66,6 +66,8 @@ async def test_reviewers_see_others_scores_only_after_their_own(exhibits: Servic
     assert peek.status_code == 200 and "score" not in peek.json() and "很好" not in peek.text
     own = await client.get(f"/api/v1/submissions/{created['id']}", headers=flow.org("gxu"))
     assert "score" not in own.json() and "review_count" not in own.json()
+    waiting = (await client.get("/api/v1/review-queue", headers=flow.auth("reviewer", sub="rev-b"))).json()["items"]
+    assert [(i["reviewed_by_me"], "score" in i, "review_count" in i) for i in waiting] == [(False, False, False)]
     await flow.review(created["id"], "rev-b", 3, "一般")
     after = await client.get(reviews_url, headers=flow.auth("reviewer", sub="rev-b"))
     assert after.status_code == 200

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter, Depends, Request
 
-from services.exhibits.api import allocation, catalogue, review, submissions
+from services.exhibits.api import allocation, catalogue, exhibition, invitations, review, submissions
 from services.exhibits.service.catalogue import check_writable
 
 
@@ -13,5 +13,5 @@ async def refuse_writes_in_archive(request: Request) -> None:
 
 
 router = APIRouter(dependencies=[Depends(refuse_writes_in_archive)])
-for module in (submissions, review, allocation, catalogue):
+for module in (exhibition, invitations, submissions, review, allocation, catalogue):
     router.include_router(module.router)

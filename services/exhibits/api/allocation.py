@@ -6,7 +6,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.exhibits.service import allocation
+from services.exhibits.service import allocation, floorplan
 from shared.app import RuntimeDep, api_router
 from shared.auth import Admin
 from shared.http import IfMatch, PublicRateLimit, versioned
@@ -41,6 +41,13 @@ async def working(rt: RuntimeDep, actor: Admin) -> JSONResponse:
     return versioned(await allocation.working(rt))
 
 
+@router.get("/allocation/floor-plan")
+async def floor_plan(rt: RuntimeDep, actor: Admin) -> JSONResponse:
+    """展位图：D8 馆各展位的位置、当前工作方案与未安排原因（ETag 为工作方案版本）/ The hall's booth map with the
+    working plan, the allocatable exhibits and why each unplaced one is out (ETag: the working plan's version)."""
+    return versioned(await floorplan.floor_plan(rt))
+
+
 @router.get("/booths")
 async def list_booths(rt: RuntimeDep, actor: Admin) -> dict[str, Any]:
     """展位表及当前工作方案的占用 / The booth grid and what the working plan puts on each booth."""
@@ -58,6 +65,12 @@ async def release(body: ReleaseIn, rt: RuntimeDep, actor: Admin, if_match: IfMat
     """发布新版本（v1、v2…，附变更说明）/ Release the working plan as the next version."""
     view = await allocation.release(rt, body.changelog, actor, if_match)
     return JSONResponse(view, status_code=201)
+
+
+@router.get("/allocation/releases")
+async def list_releases(rt: RuntimeDep, actor: Admin) -> dict[str, Any]:
+    """全部发布版本及变更说明（最新在前）/ Every release with its changelog, newest first."""
+    return await allocation.list_releases(rt)
 
 
 @router.get("/allocation/releases/latest", responses=problem_responses(404))  # before the first release

@@ -6,10 +6,10 @@ from fastapi import File, Form, Path, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.exhibits.api.access import Exhibitor, ExhibitorOrAdmin, ExhibitorReviewerOrAdmin
 from services.exhibits.domain.lifecycle import Contact, Content, PhysicalObject, Status
 from services.exhibits.service import submissions
 from shared.app import RuntimeDep, api_router
-from shared.auth import Exhibitor, ExhibitorOrAdmin, ExhibitorReviewerOrAdmin
 from shared.http import Cursor, IdempotencyKey, IfMatch, Limit, versioned
 
 router = api_router(tags=["submissions 展品申报"])
@@ -86,6 +86,8 @@ class Submission(BaseModel):
     history: list[Step]
     score: float | None = None  # the office only
     review_count: int | None = None  # the office only
+    booth_id: str | None = None  # in the latest release (reads only)
+    release: int | None = None  # the latest release's number (reads only)
 
 
 class Page(BaseModel):

@@ -30,3 +30,19 @@ def aggregate(totals: list[float], how: Aggregate) -> float | None:
     if not totals:
         return None
     return round(statistics.median(totals) if how == "median" else statistics.fmean(totals), 4)
+
+
+def criteria_sheet(weights: dict[str, float], described: dict[str, tuple[str, str]]) -> list[dict[str, object]]:
+    """The criteria as reviewers read them: id, name, description, weight and its share of the total, heaviest
+    first; `described` maps an id to (name, description), and a criterion it lacks shows its id."""
+    total = sum(weights.values())
+    return [
+        {
+            "id": c,
+            "name": described.get(c, (c, ""))[0],
+            "description": described.get(c, (c, ""))[1],
+            "weight": w,
+            "share": round(w / total, 4),
+        }
+        for c, w in sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]

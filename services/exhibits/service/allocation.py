@@ -236,6 +236,23 @@ async def get_release(uow: UnitOfWork, number: int | None) -> dict[str, Any]:
     }
 
 
+async def list_releases(uow: UnitOfWork) -> dict[str, Any]:
+    """Every release, newest first, with its changelog and how many it places (not the placements)."""
+    docs = await uow.db[RELEASES].find({}, sort=[("_id", -1)], limit=500).to_list()
+    items = [
+        {
+            "release": d["_id"],
+            "placed": len(d["placements"]),
+            "unplaced": d["unplaced"],
+            "changelog": d["changelog"],
+            "released_by": d["released_by"],
+            "released_at": d["released_at"].isoformat(),
+        }
+        for d in docs
+    ]
+    return {"items": items}
+
+
 async def booth_qr(uow: UnitOfWork, booth_id: str, site: str) -> bytes:
     """A PNG QR code of the booth's public address (`site`/expo/booths/<id>), which opens the page of the exhibit
     standing there in the latest release: printed once, it follows later releases, and a visitor at the booth

@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.exhibits.domain.lifecycle import facts
-from services.exhibits.store import REVIEWERS, SUBMISSIONS
+from services.exhibits.store import RELEASES, REVIEWERS, SUBMISSIONS
 from shared.auth import Principal
 from shared.idempotency import json_safe
 from shared.mongo import Session
@@ -55,3 +55,10 @@ async def emit_exhibit_event(
 ) -> None:
     """The event `contract` about an exhibit, carrying its facts as they are in `doc`."""
     await uow.events.emit(session, contract(**facts(doc), **extra), subject=f"exhibit/{doc['_id']}")
+
+
+async def with_booths(uow: UnitOfWork, views: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The views with the booth each exhibit has in the latest release (None before it or off the plan)."""
+    latest = await uow.db[RELEASES].find_one({}, {"placements": 1}, sort=[("_id", -1)])
+    booths = (latest or {}).get("placements", {})
+    return [{**v, "booth_id": booths.get(v["id"]), "release": latest["_id"] if latest else None} for v in views]

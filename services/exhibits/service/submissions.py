@@ -6,7 +6,13 @@ from fastapi import UploadFile
 
 from services.exhibits.domain import lifecycle
 from services.exhibits.domain.lifecycle import Content
-from services.exhibits.service.records import emit_exhibit_event, load_in_scope, not_found, submission_view
+from services.exhibits.service.records import (
+    emit_exhibit_event,
+    load_in_scope,
+    not_found,
+    submission_view,
+    with_booths,
+)
 from services.exhibits.store import SUBMISSIONS
 from shared.auth import Principal
 from shared.contracts.exhibits import ExhibitConfirmed, ExhibitSubmitted, ExhibitWithdrawn
@@ -151,7 +157,9 @@ async def _exhibitor_step(
 
 
 async def get(uow: UnitOfWork, exhibit_id: str, actor: Principal) -> dict[str, Any]:
-    return submission_view(await load_in_scope(uow, exhibit_id, actor), actor.role)
+    """One submission as the caller may see it, with its booth in the latest release."""
+    view = submission_view(await load_in_scope(uow, exhibit_id, actor), actor.role)
+    return (await with_booths(uow, [view]))[0]
 
 
 async def list_submissions(
@@ -166,7 +174,8 @@ async def list_submissions(
     docs = await uow.db[SUBMISSIONS].find(query, sort=[("_id", 1)], limit=limit + 1).to_list()
     page = docs[:limit]
     following = encode_cursor({"after": page[-1]["_id"]}) if len(docs) > limit else None
-    return {"items": [submission_view(d, actor.role) for d in page], "next_cursor": following}
+    items = await with_booths(uow, [submission_view(d, actor.role) for d in page])
+    return {"items": items, "next_cursor": following}
 
 
 async def add_media(

@@ -7,7 +7,6 @@ from typing import Any, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.registration.api.access import REVOCATION_CACHE, REVOCATION_CACHE_S
 from services.registration.domain.tickets import qr_png
 from services.registration.service import invitations
 from shared.app import RuntimeDep, api_router
@@ -83,11 +82,9 @@ async def list_invitations(rt: RuntimeDep, actor: Coordinator) -> list[dict[str,
 async def revoke_invitation(invitation_id: str, rt: RuntimeDep, actor: Coordinator) -> dict[str, Any]:
     """撤销邀请及其登录（重复撤销无副作用）/ Revoke an invitation and the credential it issued.
 
-    This replica forgets its cached answer at once; the others within REVOCATION_CACHE_S.
+    This replica forgets its cached answer at once; the others within a few seconds (shared.credentials).
     """
-    revoked = await invitations.revoke_invitation(rt, actor, invitation_id)
-    rt.cache(REVOCATION_CACHE, REVOCATION_CACHE_S).entries.pop(invitation_id, None)
-    return revoked
+    return await invitations.revoke_invitation(rt, actor, invitation_id)
 
 
 @router.post("/public/invitations/accept", response_model=Credential, responses=problem_responses(404))
