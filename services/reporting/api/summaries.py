@@ -87,7 +87,7 @@ async def edit_summary(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> None:
-    """修改总结文字（需 If-Match，他人先存则 412；答复带新 ETag）/ Edit the narrative: If-Match, 412 if stale, new ETag."""
+    """修改总结文字（需 If-Match，他人先存则 412；答复带新 ETag）/ Edit the narrative (If-Match; 412 if stale)."""
     scope = _scope(rt, principal, code)
     response.headers["ETag"] = etag(await summaries.edit(rt, scope, now, if_match, body.narrative, principal.sub))
 
