@@ -13,6 +13,7 @@ from services.volunteers.service import enrolment
 from shared.app import Runtime, RuntimeDep, api_router
 from shared.auth import Commissioner, Coordinator
 from shared.http import AfterId, IdempotencyKey, decode_cursor, encode_cursor
+from shared.openapi import problem_responses
 from shared.problems import Problem
 
 router = api_router(tags=["enrolment"])
@@ -47,7 +48,7 @@ def _with_link(rt: Runtime, request: Request, view: dict[str, Any]) -> dict[str,
     return {**view, "token": token, "link": link(app_url(rt, request), token), "qr": f"enrolments/{view['id']}/qr.png"}
 
 
-@router.post("/enrolments", status_code=201)
+@router.post("/enrolments", status_code=201, responses=problem_responses(404))  # an unknown commissioner
 async def create_enrolment(
     body: EnrolmentIn, request: Request, rt: RuntimeDep, actor: Coordinator, idempotency_key: IdempotencyKey = None
 ) -> dict[str, Any]:
@@ -121,7 +122,7 @@ async def revoke_enrolment(enrolment_id: str, rt: RuntimeDep, actor: Coordinator
     return enrolment.view(await enrolment.revoke_enrolment(rt, actor, enrolment_id))
 
 
-@router.get("/me")
+@router.get("/me", responses=problem_responses(404))  # a token naming no registered commissioner
 async def me(rt: RuntimeDep, actor: Commissioner) -> dict[str, Any]:
     """手机端：我是谁、登记状态、签到范围等规则 / The phone's owner, enrolment and the rules it checks offline."""
     return await enrolment.whoami(rt, actor)
