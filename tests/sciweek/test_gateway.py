@@ -12,6 +12,7 @@ import yaml
 from sciweek.embedded import free_port
 from sciweek.gateway import (
     API_PREFIX,
+    COMMON_API,
     INGRESS_FILE,
     INTERNAL,
     NGINX_FILE,
@@ -48,8 +49,10 @@ def served(paths: Paths) -> list[tuple[str, str]]:
     """(service, concrete path) for every route of the four OpenAPI documents and every app or page path."""
     found = []
     for name, (api, other) in paths.items():
-        found += [(name, sample(p)) for p in api]
-        found += [(name, sample(p)) for p in other if not any(p == c or p.startswith(c + "/") for c in COMMON)]
+        found += [(name, sample(p)) for p in api if p not in COMMON_API]  # every service's own clock: one answers
+        found += [
+            (name, sample(p)) for p in other if p != "/" and not any(p == c or p.startswith(c + "/") for c in COMMON)
+        ]  # "/": every service's landing page, of which the gateway shows reporting's
     return found
 
 
@@ -66,6 +69,8 @@ def test_the_apps_and_each_services_docs_are_routed(routes: list[Route]) -> None
     for name in SERVICES:
         assert [r.service for r in owner(routes, f"/{name}/docs")] == [name]
         assert [r.service for r in owner(routes, f"/{name}/openapi.json")] == [name]
+    assert [r.service for r in owner(routes, f"{API_PREFIX}/clock")] == ["reporting"]  # the dashboard's clock
+    assert [r.service for r in owner(routes, "/")] == ["reporting"]  # every service has one; the gateway shows this
     for shared_files in ("/vendor/x.js", "/lib/api.js"):  # the same files in every service: one of them serves
         assert len(owner(routes, shared_files)) == 1
     for internal in ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"):
