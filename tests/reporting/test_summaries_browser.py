@@ -121,6 +121,7 @@ async def test_two_tabs_conflict_is_merged_then_the_summary_is_submitted(
             await row.filter(has_text="2020/9/25").wait_for()
             doc = await runtime.db[store.SUMMARIES].find_one({"_id": f"city:{WUZHOU}"})
             assert doc["exception_until"].replace(tzinfo=UTC) == datetime(2020, 9, 25, 10, tzinfo=UTC)
+            await page.wait_for_timeout(500)  # the dialog's closing animation
             await page.screenshot(path=artifact("summaries-board.png"), full_page=True)
         finally:
             await office.close()
