@@ -27,7 +27,10 @@ def read_rows(filename: str, content: bytes) -> list[Row]:
             continue
     else:
         raise Problem(422, "unreadable_file", detail="无法识别文件编码 / cannot decode the file")
-    lines = list(csv.reader(io.StringIO(text)))
+    try:  # newline=None: lines may end in \n, \r\n or a bare \r (older spreadsheets on a Mac)
+        lines = list(csv.reader(io.StringIO(text, newline=None)))
+    except csv.Error as exc:
+        raise Problem(422, "unreadable_file", detail=f"无法读取 CSV / cannot read the CSV file: {exc}") from exc
     return _keyed(lines)
 
 

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,10 @@ def on_the_stack(command: str, stack: Stack) -> str:
     return command
 
 
-def test_every_shell_block_of_the_readme_runs(stack: Stack) -> None:
+def test_every_shell_block_of_the_readme_runs(stack: Stack, tmp_path: Path) -> None:
+    reader = tmp_path / "reader"  # a reader's working directory: what the commands write stays out of the checkout
+    reader.mkdir()
+    (reader / ".venv").symlink_to(REPO_ROOT / ".venv")
     blocks = shell_blocks()
     assert len(blocks) >= 2
     urls = [f"--url={name}={proc.url}" for name, proc in stack.services.items()]
@@ -48,7 +52,7 @@ def test_every_shell_block_of_the_readme_runs(stack: Stack) -> None:
     for block in blocks:
         done = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", on_the_stack(block, stack)],
-            cwd=REPO_ROOT,
+            cwd=reader,
             capture_output=True,
             text=True,
             timeout=60,

@@ -33,8 +33,12 @@ async def test_on_time_late_missing_locked_and_exception(reporting: Any, auth: A
     unconditional = await client.put(f"/api/v1/summaries/{NANNING}", json=text, headers=city(NANNING))
     assert unconditional.status_code == 428
     edit = {**city(NANNING), "If-Match": draft.headers["etag"]}
-    assert (await client.put(f"/api/v1/summaries/{NANNING}", json=text, headers=edit)).status_code == 204
+    saved = await client.put(f"/api/v1/summaries/{NANNING}", json=text, headers=edit)
+    assert saved.status_code == 204
     assert (await client.put(f"/api/v1/summaries/{NANNING}", json=text, headers=edit)).status_code == 412
+    current = await client.get(f"/api/v1/summaries/{NANNING}", headers=city(NANNING))
+    assert saved.headers["etag"] == current.headers["etag"]  # the next save needs no read in between
+    assert current.json()["updated_by"] == "test-city" and current.json()["updated_at"] is not None
     once = {**city(NANNING), "Idempotency-Key": "k-1"}
     first = await client.post(f"/api/v1/summaries/{NANNING}/submit", headers=once)
     assert first.json()["status"] == "on_time"
@@ -65,6 +69,8 @@ async def test_on_time_late_missing_locked_and_exception(reporting: Any, auth: A
         "missing",
     )
     assert board["cities"][2]["locked"] is True  # Guilin missed it and is locked
+    excepted = {row["city_code"]: row["exception_until"] for row in board["cities"]}
+    assert excepted[WUZHOU] is not None and excepted[GUILIN] is None
     assert (board["completeness"], board["timeliness"]) == (3 / 14, 1 / 14)
     mine = (await client.get("/api/v1/deadlines", headers=city(GUILIN))).json()
     assert [row["city_code"] for row in mine["cities"]] == [GUILIN]

@@ -71,6 +71,8 @@ def test_the_apps_and_each_services_docs_are_routed(routes: list[Route]) -> None
     for name in SERVICES:
         assert [r.service for r in owner(routes, f"/{name}/docs")] == [name]
         assert [r.service for r in owner(routes, f"/{name}/openapi.json")] == [name]
+    assert [r.service for r in owner(routes, f"{API_PREFIX}/clock")] == ["reporting"]  # the dashboard's clock
+    assert [r.service for r in owner(routes, "/")] == ["reporting"]  # every service has one; the gateway shows this
     for shared_files in ("/vendor/x.js", "/lib/api.js"):  # the same files in every service: one of them serves
         assert len(owner(routes, shared_files)) == 1
     for internal in ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"):

@@ -171,6 +171,14 @@ def test_csv_in_utf8_bom_and_gb18030_with_row_errors() -> None:
         assert {(e["line"], e["field"]) for e in errors} == {(4, "code"), (4, "households")}
 
 
+def test_csv_with_bare_carriage_returns_reads_and_a_broken_one_is_a_422() -> None:
+    rows = read_rows("villages.csv", b"code,name\rv-1,\xe9\x82\xa3\xe9\xa9\xac\rv-2,x\r")
+    assert rows == [(2, {"code": "v-1", "name": "那马"}), (3, {"code": "v-2", "name": "x"})]
+    with pytest.raises(Problem) as refused:
+        read_rows("villages.csv", b"code,name\n" + b"x" * 200_000 + b",y\n")  # past csv's field size limit
+    assert (refused.value.status, refused.value.code) == (422, "unreadable_file")
+
+
 def test_xlsx_round_trip() -> None:
     content = xlsx_bytes({"村屯": (["code", "name", "households"], [["450102001001", "那马村", 12]])})
     rows = read_rows("villages.xlsx", content)

@@ -39,6 +39,7 @@ async def test_planner_preview_then_commit_part_of_it(volunteers: Service, auth:
     assert await runtime.db[ASSIGNMENTS].count_documents({}) == 3  # all or none
     progress = (await client.get("/api/v1/dispatch/progress", headers=coordinator)).json()["cities"]
     assert [(c["city_code"], c["quota"], c["planned"], c["unplanned"]) for c in progress] == [("450100", 5, 3, 2)]
+    assert progress[0]["name"] == "南宁"
     other = await client.post("/api/v1/plans/preview", json={"city_code": "450200"}, headers=coordinator)
     assert other.status_code == 403
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from services.volunteers.store import COMMISSIONERS, VILLAGES
+from services.volunteers.store import COMMISSIONERS, IMPORTS, VILLAGES
 from shared.tabular import xlsx_bytes
 from tests.volunteers.conftest import Auth, Service
 
@@ -102,3 +102,45 @@ async def test_a_huge_invalid_file_gets_a_bounded_answer_with_counts_per_kind(vo
     assert problem["error_counts"] == {"string_pattern_mismatch": 100_000, "missing": 100}
     assert len(problem["errors"]) == 100 and problem["errors"][0]["line"] == 2
     assert await runtime.db[COMMISSIONERS].count_documents({}) == 0
+
+
+async def test_a_dry_run_answers_as_the_import_would_and_writes_nothing(volunteers: Service, auth: Auth) -> None:
+    runtime, client = volunteers
+    path = "/api/v1/commissioners/import?dry_run=true&import_id=dry-1"
+    bad = "c-3,韦强,not-a-phone,450100,马山县,种植,2020-08-24,2,23.1,108.1"
+    refused = await upload(client, auth, path, "people.csv", csv(*GOOD, bad), "city", city="450100")
+    assert (refused.status_code, refused.json()["code"]) == (422, "import_invalid")
+    assert [(e["line"], e["field"]) for e in refused.json()["errors"]] == [(4, "phone")]
+
+    checked = await upload(client, auth, path, "people.csv", csv(*GOOD), "city", city="450100")
+    assert checked.status_code == 200, checked.text
+    report = checked.json()
+    assert (report["dry_run"], report["total"], report["inserted"], report["updated"]) == (True, 2, 2, 0)
+    assert [row["id"] for row in report["sample"]] == ["c-1", "c-2"] and report["sample"][1]["expertise"] == [
+        "电商",
+        "加工",
+    ]
+    assert await runtime.db[COMMISSIONERS].count_documents({}) == 0
+    assert await runtime.db[IMPORTS].count_documents({}) == 0  # not even a progress record
+
+    assert (await upload(client, auth, "/api/v1/commissioners/import", "people.csv", csv(GOOD[0]))).status_code == 200
+    changed = GOOD[0].replace(",2,23.16", ",3,23.16")
+    again = (await upload(client, auth, path, "people.csv", csv(changed, GOOD[1]), "city", city="450100")).json()
+    assert (again["inserted"], again["updated"], again["unchanged"]) == (1, 1, 0)
+    same = (await upload(client, auth, path, "people.csv", csv(GOOD[0]), "city", city="450100")).json()
+    assert (same["inserted"], same["updated"], same["unchanged"]) == (0, 0, 1)
+    assert await runtime.db[COMMISSIONERS].count_documents({}) == 1
+
+
+async def test_a_coordinator_lists_the_villages_of_their_city_only(volunteers: Service, auth: Auth) -> None:
+    _, client = volunteers
+    admin = auth("admin")
+    for code, city in (("v-a", "450100"), ("v-b", "450100"), ("v-c", "450200")):
+        body = {"code": code, "name": f"{code}村", "city_code": city, "lat": 23.1, "lon": 108.2}
+        assert (await client.put(f"/api/v1/villages/{code}", json=body, headers=admin)).status_code == 200
+    nanning = auth("city", city="450100")
+    listed = (await client.get("/api/v1/villages?city_code=450100", headers=nanning)).json()
+    assert [v["code"] for v in listed["items"]] == ["v-a", "v-b"] and listed["next_cursor"] is None
+    assert listed["items"][0]["name"] == "v-a村"
+    other = await client.get("/api/v1/villages?city_code=450200", headers=nanning)
+    assert (other.status_code, other.json()["code"]) == (403, "out_of_scope")

@@ -51,9 +51,15 @@ async def provincial_summary(rt: RuntimeDep, principal: Admin, now: NowDep, resp
 
 @router.put("/summaries/province", status_code=204)
 async def edit_provincial(
-    rt: RuntimeDep, principal: Admin, now: NowDep, body: Narrative, if_match: Annotated[str | None, Header()] = None
+    rt: RuntimeDep,
+    principal: Admin,
+    now: NowDep,
+    body: Narrative,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
 ) -> None:
-    await summaries.edit(rt, PROVINCE, now, if_match, body.narrative)
+    """修改省级总结文字（需 If-Match；答复带新 ETag）/ Edit the provincial narrative (If-Match; the new ETag back)."""
+    response.headers["ETag"] = etag(await summaries.edit(rt, PROVINCE, now, if_match, body.narrative, principal.sub))
 
 
 @router.post("/summaries/province/submit")
@@ -78,9 +84,12 @@ async def edit_summary(
     now: NowDep,
     code: AuthorCode,
     body: Narrative,
+    response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> None:
-    await summaries.edit(rt, _scope(rt, principal, code), now, if_match, body.narrative)
+    """修改总结文字（需 If-Match，他人先存则 412；答复带新 ETag）/ Edit the narrative (If-Match; 412 if stale)."""
+    scope = _scope(rt, principal, code)
+    response.headers["ETag"] = etag(await summaries.edit(rt, scope, now, if_match, body.narrative, principal.sub))
 
 
 @router.put("/summaries/{code}/pictures/{picture_id}", status_code=201)

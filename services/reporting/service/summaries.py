@@ -117,6 +117,8 @@ async def view(uow: UnitOfWork, scope: str, now: datetime) -> dict[str, Any]:
         "locked": deadlines.is_locked(doc, deadline, now),
         "submitted_at": doc.get("submitted_at"),
         "exception_until": doc.get("exception_until"),
+        "updated_at": doc.get("updated_at"),  # the narrative's last save, and by whom (to tell two writers apart)
+        "updated_by": doc.get("updated_by"),
     }
 
 
@@ -125,22 +127,25 @@ async def live_numbers(db: AsyncDatabase[Document], scope: str) -> dict[str, int
     return {name: metrics.get(name, 0) for name in (UNIT_NUMBERS if is_unit(scope) else SUMMARY_NUMBERS)}
 
 
-async def edit(uow: UnitOfWork, scope: str, now: datetime, if_match: str | None, narrative: str) -> None:
-    async def txn(session: Session) -> None:
+async def edit(uow: UnitOfWork, scope: str, now: datetime, if_match: str | None, narrative: str, by: str) -> int:
+    """Replace the narrative if `if_match` names the current version; the new version."""
+
+    async def txn(session: Session) -> int:
         doc = await load(uow.db, scope, session)
         deadlines.check_editable(doc, deadline_for(uow, scope), now)
         version = int((doc or {}).get("version", 0))
         require_match(if_match, version)
         changed = await uow.db[store.SUMMARIES].update_one(
             {"_id": scope, "version": version} if doc else {"_id": scope},
-            {"$set": {"narrative": narrative, "updated_at": now}, "$inc": {"version": 1}},
+            {"$set": {"narrative": narrative, "updated_at": now, "updated_by": by}, "$inc": {"version": 1}},
             upsert=doc is None,
             session=session,
         )
         if doc is not None and changed.modified_count == 0:
             raise RuleViolation("version_mismatch", "内容已被他人修改 / modified since you read it", "stale")
+        return version + 1
 
-    await uow.commit(txn)
+    return await uow.commit(txn)
 
 
 async def add_picture(uow: UnitOfWork, scope: str, now: datetime, picture_id: str) -> None:
@@ -221,6 +226,7 @@ async def board(uow: UnitOfWork, now: datetime, authors: list[Author]) -> list[d
                 "status": deadlines.status(doc, deadline, now),
                 "locked": deadlines.is_locked(doc, deadline, now),
                 "submitted_at": (doc or {}).get("submitted_at"),
+                "exception_until": (doc or {}).get("exception_until"),
             }
         )
     return rows

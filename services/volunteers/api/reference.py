@@ -17,37 +17,55 @@ from shared.problems import Problem
 router = api_router(tags=["reference"])
 MAX_IMPORT_BYTES = 20_000_000
 ImportId = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+DryRun = Annotated[
+    bool, Query(description="只校验、不写入：答复与导入相同的错误，或将新增/更新/不变的条数 / validate only")
+]
 
 
-async def _import(rt: Runtime, kind: str, file: UploadFile, actor: Principal, import_id: str | None) -> dict[str, Any]:
+async def _import(
+    rt: Runtime, kind: str, file: UploadFile, actor: Principal, import_id: str | None, dry_run: bool
+) -> dict[str, Any]:
     content = await file.read(MAX_IMPORT_BYTES + 1)
     if len(content) > MAX_IMPORT_BYTES:
         raise Problem(413, "file_too_large", detail="文件过大 / file too large")
-    return await reference.import_file(rt, reference.KINDS[kind], file.filename or kind, content, actor, import_id)
+    name = file.filename or kind
+    return await reference.import_file(rt, reference.KINDS[kind], name, content, actor, import_id, dry_run)
 
 
 @router.post("/commissioners/import")
 async def import_commissioners(
-    rt: RuntimeDep, actor: Coordinator, file: Annotated[UploadFile, File()], import_id: ImportId = None
+    rt: RuntimeDep,
+    actor: Coordinator,
+    file: Annotated[UploadFile, File()],
+    import_id: ImportId = None,
+    dry_run: DryRun = False,
 ) -> dict[str, Any]:
     """批量导入科技特派员（CSV/XLSX，整表校验，有错则不导入）/ Import commissioners; any bad row imports nothing."""
-    return await _import(rt, "commissioners", file, actor, import_id)
+    return await _import(rt, "commissioners", file, actor, import_id, dry_run)
 
 
 @router.post("/villages/import")
 async def import_villages(
-    rt: RuntimeDep, actor: Coordinator, file: Annotated[UploadFile, File()], import_id: ImportId = None
+    rt: RuntimeDep,
+    actor: Coordinator,
+    file: Annotated[UploadFile, File()],
+    import_id: ImportId = None,
+    dry_run: DryRun = False,
 ) -> dict[str, Any]:
     """批量导入村屯 / Import villages (CSV/XLSX); any bad row imports nothing."""
-    return await _import(rt, "villages", file, actor, import_id)
+    return await _import(rt, "villages", file, actor, import_id, dry_run)
 
 
 @router.post("/households/import")
 async def import_households(
-    rt: RuntimeDep, actor: Coordinator, file: Annotated[UploadFile, File()], import_id: ImportId = None
+    rt: RuntimeDep,
+    actor: Coordinator,
+    file: Annotated[UploadFile, File()],
+    import_id: ImportId = None,
+    dry_run: DryRun = False,
 ) -> dict[str, Any]:
     """批量导入贫困户 / Import poor households (CSV/XLSX) of known villages; any bad row imports nothing."""
-    return await _import(rt, "households", file, actor, import_id)
+    return await _import(rt, "households", file, actor, import_id, dry_run)
 
 
 @router.get("/imports/{import_id}")
@@ -104,6 +122,17 @@ async def list_commissioners(
     docs = await rt.db[COMMISSIONERS].find(query, sort=[("_id", 1)], limit=PAGE).to_list()
     nxt = encode_cursor({"after": docs[-1]["_id"]}) if len(docs) == PAGE else None
     return {"items": [commissioner_view(d, actor) for d in docs], "next_cursor": nxt}
+
+
+@router.get("/villages")
+async def list_villages(
+    rt: RuntimeDep, actor: Coordinator, city_code: Annotated[str, Query(pattern=r"^\d{6}$")], cursor: str | None = None
+) -> dict[str, Any]:
+    """一市的村屯 / The villages of a city, paginated."""
+    after = decode_cursor(cursor, AfterId).after if cursor else None
+    docs = await reference.list_villages(rt, actor, city_code, after, PAGE)
+    nxt = encode_cursor({"after": docs[-1]["_id"]}) if len(docs) == PAGE else None
+    return {"items": [village_view(d) for d in docs], "next_cursor": nxt}
 
 
 @router.get("/villages/{village_code}")

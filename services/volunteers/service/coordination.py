@@ -70,6 +70,7 @@ async def progress(uow: UnitOfWork, actor: Principal) -> dict[str, Any]:
         cities.append(
             {
                 "city_code": code,
+                "name": city.name if (city := uow.programme.city(code)) else code,
                 "quota": quota,
                 "planned": planned,
                 "completed": by_status["completed"],

@@ -17,7 +17,7 @@ from services.volunteers.domain.reference import (
     household_doc,
     village_doc,
 )
-from services.volunteers.service.views import not_found
+from services.volunteers.service.views import check_city, not_found
 from services.volunteers.store import COMMISSIONERS, HOUSEHOLDS, IMPORTS, VILLAGES
 from shared.auth import Principal
 from shared.problems import MAX_ERRORS_SHOWN, bounded_errors
@@ -26,6 +26,7 @@ from shared.tabular import read_rows, validate_rows
 from shared.unit_of_work import UnitOfWork
 
 CHUNK = 500
+SAMPLE = 10  # rows a dry run shows back, to check the columns were read as meant
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,19 @@ KINDS = {
 
 
 async def import_file(
-    uow: UnitOfWork, kind: Kind, filename: str, content: bytes, actor: Principal, import_id: str | None
+    uow: UnitOfWork,
+    kind: Kind,
+    filename: str,
+    content: bytes,
+    actor: Principal,
+    import_id: str | None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
-    """Validate the whole file (errors per line and field, nothing written), then upsert it in chunks."""
+    """Validate the whole file (errors per line and field, nothing written), then upsert it in chunks.
+
+    A dry run answers as the import would (the same errors, or what it would insert, update and leave unchanged)
+    and writes nothing, not even a progress record.
+    """
     rows = read_rows(filename, content)
     models, errors = validate_rows(rows, kind.model)
     if not errors:
@@ -62,7 +73,26 @@ async def import_file(
             "invalid",
             **bounded_errors(errors, "code"),
         )
-    return await _upsert(uow, kind, [kind.to_doc(m) for m in models], import_id or str(uuid.uuid4()), actor)
+    docs = [kind.to_doc(m) for m in models]
+    if dry_run:
+        return await _dry_run(uow, kind, docs)
+    return await _upsert(uow, kind, docs, import_id or str(uuid.uuid4()), actor)
+
+
+async def _dry_run(uow: UnitOfWork, kind: Kind, docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an upsert of `docs` would do: the same counts as `_upsert` reports, read without writing."""
+    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
+    for start in range(0, len(docs), CHUNK):
+        chunk = docs[start : start + CHUNK]
+        stored = {d["_id"]: d async for d in uow.db[kind.collection].find({"_id": {"$in": [d["_id"] for d in chunk]}})}
+        for doc in chunk:
+            old = stored.get(doc["_id"])
+            if old is None:
+                counts["inserted"] += 1
+            else:
+                counts["unchanged" if all(old.get(k) == v for k, v in doc.items()) else "updated"] += 1
+    sample = [{kind.key: d["_id"], **{k: v for k, v in d.items() if k != "_id"}} for d in docs[:SAMPLE]]
+    return {"dry_run": True, "kind": kind.name, "total": len(docs), **counts, "sample": sample}
 
 
 async def upsert_one(uow: UnitOfWork, kind: Kind, row: BaseModel, actor: Principal) -> dict[str, Any]:
@@ -184,6 +214,15 @@ async def _upsert(
         {"_id": import_id}, {"$set": {"status": "done", **counts, "finished_at": uow.clock.now()}}
     )
     return {"import_id": import_id, "kind": kind.name, "total": len(docs), **counts}
+
+
+async def list_villages(uow: UnitOfWork, actor: Principal, city_code: str, after: str | None, limit: int) -> list[Any]:
+    """A page of the city's villages, by code."""
+    check_city(actor, city_code)
+    query: dict[str, Any] = {"city_code": city_code}
+    if after is not None:
+        query["_id"] = {"$gt": after}
+    return await uow.db[VILLAGES].find(query, sort=[("_id", 1)], limit=limit).to_list()
 
 
 async def import_progress(uow: UnitOfWork, import_id: str, actor: Principal) -> dict[str, Any]:
