@@ -344,6 +344,10 @@ class NginxGateway:
                 self.stop()
                 raise TimeoutError("nginx did not start listening in time")
             time.sleep(0.05)
+        time.sleep(0.2)  # a port somebody else holds answers too: nginx, failing to bind it, exits meanwhile
+        if self.process.poll() is not None:
+            tail = error_log.read_text(errors="replace")[-500:] if error_log.exists() else ""
+            raise RuntimeError(f"nginx exited with code {self.process.returncode}: {tail}")
 
     def stop(self, timeout_s: float = 10.0) -> None:
         terminate(self.process, timeout_s)
