@@ -103,7 +103,9 @@ def up(args: argparse.Namespace) -> None:
     data_dir = Path(args.data_dir)
     ports = {name: args.base_port + i for i, name in enumerate(SERVICES)}
     replica_ports = spread_ports(ports, args.replicas) if args.replicas > 1 else {n: [p] for n, p in ports.items()}
-    wanted = {f"{n}-{i + 1}": p for n, ps in replica_ports.items() for i, p in enumerate(ps)}
+    wanted = {n: ps[0] for n, ps in replica_ports.items()}
+    if args.replicas > 1:
+        wanted = {f"{n}-{i + 1}": p for n, ps in replica_ports.items() for i, p in enumerate(ps)}
     if args.replicas > 1 and nginx_binary() is not None:
         wanted |= ports  # the gateway listens on each service's own port in front of its replicas
     findings = preflight.check(settings, wanted, data_dir)

