@@ -177,8 +177,9 @@ PROXY = [
 ]
 
 
-def upstream(name: str, servers: Sequence[str]) -> list[str]:
+def upstream(name: str, servers: str | Sequence[str]) -> list[str]:
     """A service's upstream: its replicas, round robin; one that refuses connections is skipped for a while."""
+    servers = [servers] if isinstance(servers, str) else servers
     lines = [f"upstream sciweek_{name} {{"]
     if len(servers) == 1:
         lines.append(f"    server {servers[0]};")
@@ -187,7 +188,7 @@ def upstream(name: str, servers: Sequence[str]) -> list[str]:
     return [*lines, "    keepalive 16;", "}", ""]
 
 
-def nginx_server(routes: Iterable[Route], upstreams: Mapping[str, Sequence[str]], listen: str) -> str:
+def nginx_server(routes: Iterable[Route], upstreams: Mapping[str, str | Sequence[str]], listen: str) -> str:
     """The upstreams and the server block (an http-level include: conf.d/ of the nginx image)."""
     lines = [f"# {GENERATED}", ""]
     for name in SERVICES:
@@ -231,7 +232,7 @@ def service_fronts(fronts: Mapping[str, int]) -> list[str]:
 
 def nginx_standalone(
     routes: Iterable[Route],
-    upstreams: Mapping[str, Sequence[str]],
+    upstreams: Mapping[str, str | Sequence[str]],
     port: int,
     runtime_dir: Path,
     fronts: Mapping[str, int] | None = None,

@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     def _amqp_scheme(cls, v: str) -> str:
         urls = [u.strip() for u in v.split(",")]
         if not all(u.startswith(("amqp://", "amqps://")) for u in urls):
-            raise ValueError("AMQP_URL must be amqp:// or amqps:// URLs, comma-separated for a cluster's nodes")
+            raise ValueError("AMQP_URL must start with amqp:// or amqps:// (a cluster: URLs separated by commas)")
         return ",".join(urls)
 
     @field_validator("public_rate_limit")
