@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from shared.settings import DEFAULT_PORTS, REPO_ROOT, SERVICES, Settings, describe_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from concurrent.futures import Future
 
     from fastapi import FastAPI
@@ -70,16 +71,19 @@ def serve(args: argparse.Namespace) -> None:
 
 
 def start_gateway(args: argparse.Namespace, stack: "Stack", routes: "Future[list[Route]]") -> "NginxGateway | None":
-    """nginx on --gateway-port in front of the started services, when nginx is installed; else says so."""
+    """nginx on --gateway-port in front of the started services (and, with replicas, on each service's own port in
+    front of its replicas), when nginx is installed; else says so."""
     from sciweek.gateway import NginxGateway, nginx_binary
 
-    if not args.gateway_port:
+    fronts = stack.ports if args.replicas > 1 else {}
+    if not args.gateway_port and not fronts:
         return None
     if nginx_binary() is None:
         print("未安装 nginx，跳过网关 / nginx is not installed: no gateway (Debian: apt-get install nginx)")
         return None
-    upstreams = {name: f"127.0.0.1:{proc.port}" for name, proc in stack.services.items()}
-    gateway = NginxGateway(routes.result(), upstreams, args.gateway_port, Path(args.data_dir).parent / "gateway")
+    upstreams = {name: [f"127.0.0.1:{p.port}" for p in procs] for name, procs in stack.replicas.items()}
+    runtime_dir = Path(args.data_dir).parent / "gateway"
+    gateway = NginxGateway(routes.result(), upstreams, args.gateway_port, runtime_dir, fronts)
     try:
         gateway.start()
     except (OSError, RuntimeError) as exc:
@@ -92,19 +96,33 @@ def up(args: argparse.Namespace) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from sciweek import preflight
-    from sciweek.embedded import Stack, StartupError
-    from sciweek.gateway import route_table
+    from sciweek.embedded import Stack, StartupError, spread_ports
+    from sciweek.gateway import nginx_binary, route_table
 
     settings = _settings("reporting")
     data_dir = Path(args.data_dir)
     ports = {name: args.base_port + i for i, name in enumerate(SERVICES)}
-    findings = preflight.check(settings, ports, data_dir)
+    replica_ports = spread_ports(ports, args.replicas) if args.replicas > 1 else {n: [p] for n, p in ports.items()}
+    wanted = {n: ps[0] for n, ps in replica_ports.items()}
+    if args.replicas > 1:
+        wanted = {f"{n}-{i + 1}": p for n, ps in replica_ports.items() for i, p in enumerate(ps)}
+    if args.replicas > 1 and nginx_binary() is not None:
+        wanted |= ports  # the gateway listens on each service's own port in front of its replicas
+    findings = preflight.check(settings, wanted, data_dir)
     for finding in findings:
         print(("错误 / error: " if finding.fatal else "注意 / note: ") + finding.line, file=sys.stderr, flush=True)
     if any(f.fatal for f in findings):
         sys.exit(1)
-    stack = Stack(settings.amqp_url, data_dir, ports=ports, log_dir=data_dir.parent / "logs")
-    print("正在启动 SecantusDB 与四个服务 / starting SecantusDB and the four services …", flush=True)
+    stack = Stack(
+        settings.amqp_url,
+        data_dir,
+        ports=ports,
+        log_dir=data_dir.parent / "logs",
+        replicas=args.replicas,
+        replica_ports=replica_ports,
+    )
+    count = f"每个服务 {args.replicas} 个副本 / {args.replicas} replicas each" if args.replicas > 1 else ""
+    print(f"正在启动 SecantusDB 与四个服务 / starting SecantusDB and the four services … {count}", flush=True)
     stopping = False
     gateway = None
 
@@ -120,14 +138,7 @@ def up(args: argparse.Namespace) -> None:
             stack.start()
             gateway = start_gateway(args, stack, routes)
             _print_addresses(stack, data_dir, gateway)
-            gateway_alive = True
-            while not stopping and not stack.dead() and gateway_alive:
-                time.sleep(0.5)
-                gateway_alive = gateway is None or gateway.process is None or gateway.process.poll() is None
-            if stack.dead():
-                print(f"服务意外退出 / service exited: {', '.join(stack.dead())} (see logs)", file=sys.stderr)
-            if not gateway_alive:
-                print("网关意外退出 / the gateway exited (see gateway/error.log)", file=sys.stderr)
+            _supervise(stack, gateway, lambda: stopping, restart=args.replicas > 1)
         except StartupError as exc:
             print(f"错误 / error: {exc}", file=sys.stderr, flush=True)
             stopping = True
@@ -148,14 +159,39 @@ def up(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def _supervise(stack: "Stack", gateway: "NginxGateway | None", stopping: "Callable[[], bool]", restart: bool) -> None:
+    """Wait until asked to stop. One replica of several that dies is started again (its peers carry the load
+    meanwhile); a lone service that dies, or the gateway, ends the run."""
+    while not stopping():
+        time.sleep(0.5)
+        if gateway is not None and gateway.process is not None and gateway.process.poll() is not None:
+            print("网关意外退出 / the gateway exited (see gateway/error.log)", file=sys.stderr)
+            return
+        dead = stack.dead_replicas()
+        if dead and not restart:
+            print(f"服务意外退出 / service exited: {', '.join(stack.dead())} (see logs)", file=sys.stderr)
+            return
+        for proc in dead:
+            code = proc.process.returncode if proc.process is not None else None
+            print(f"副本退出，正在重启 / replica {proc.name}:{proc.port} exited ({code}): restarting", flush=True)
+            proc.start()
+
+
 def _print_addresses(stack: "Stack", data_dir: Path, gateway: "NginxGateway | None") -> None:
     print(f"\nMongoDB-wire (SecantusDB): {stack.db.uri}\n  data: {data_dir}")
-    for name, proc in stack.services.items():
-        print(f"  {name:<13} {proc.url:<24} API docs: {proc.url}/docs")
-    if gateway is not None:
+    fronted = gateway is not None and bool(gateway.fronts)
+    for name, procs in stack.replicas.items():
+        url = f"http://127.0.0.1:{stack.ports[name]}" if fronted else procs[0].url
+        replicas = f"  ({len(procs)} replicas: {', '.join(str(p.port) for p in procs)})" if len(procs) > 1 else ""
+        print(f"  {name:<13} {url:<24} API docs: {url}/docs{replicas}")
+        if len(procs) > 1 and not fronted:
+            for proc in procs[1:]:
+                print(f"  {'':<13} {proc.url}")
+    if gateway is not None and gateway.port:
         print(f"  {'gateway':<13} {gateway.url:<24} one origin: /api/v1/…, the apps, /<service>/docs")
     print(f"  logs: {stack.log_dir}")
-    print(f"看板 / dashboard:  {stack.services['reporting'].url}/dashboard")
+    dashboard = f"http://127.0.0.1:{stack.ports['reporting']}" if fronted else stack.services["reporting"].url
+    print(f"看板 / dashboard:  {dashboard}/dashboard")
     print("演示数据 / demo data:  .venv/bin/sciweek demo")
     print("开发令牌 / dev token:  .venv/bin/sciweek token --role city --city 450100")
     print("按 Ctrl-C 停止 / press Ctrl-C to stop.", flush=True)
@@ -189,12 +225,10 @@ async def declare_topology(namespace_settings: Settings) -> list[str]:
     """Declare the exchange and every consuming service's queues and bindings; the services' names."""
     import importlib
 
-    import aio_pika
-
-    from shared.messaging import declare_exchange, declare_subscriptions
+    from shared.messaging import connect_first, declare_exchange, declare_subscriptions
 
     declared = []
-    connection = await aio_pika.connect(namespace_settings.amqp_url)
+    connection = await connect_first(namespace_settings)
     try:
         channel = await connection.channel()
         await declare_exchange(channel, namespace_settings)
@@ -215,15 +249,16 @@ async def missing_topology(namespace_settings: Settings) -> list[str]:
     """The exchange and consumer queues `sciweek topology` declares that the broker does not have (passive checks)."""
     import importlib.util
 
-    import aio_pika
     from aio_pika.exceptions import ChannelClosed
+
+    from shared.messaging import connect_first
 
     expected = [("exchange", namespace_settings.exchange)]
     for name in SERVICES:
         if importlib.util.find_spec(f"services.{name}.consumers") is not None:
             expected.append(("queue", namespace_settings.model_copy(update={"service": name}).queue))
     missing = []
-    connection = await aio_pika.connect(namespace_settings.amqp_url)
+    connection = await connect_first(namespace_settings)
     try:
         for kind, entity in expected:
             channel = await connection.channel()  # a failed passive declaration closes its channel
@@ -351,6 +386,14 @@ def main(argv: list[str] | None = None) -> None:
     p_up.add_argument("--data-dir", default=str(REPO_ROOT / ".data" / "secantus"))
     p_up.add_argument("--gateway-port", type=int, default=8000, help="the one-origin nginx gateway's port (0: none)")
     p_up.add_argument("--base-port", type=int, default=DEFAULT_PORTS["registration"], help="first of four ports")
+    p_up.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        choices=range(1, 10),
+        metavar="N",
+        help="independent processes per service (1-9); with nginx each service's port balances over them",
+    )
     p_up.set_defaults(run=up)
 
     p_demo = commands.add_parser(

@@ -187,9 +187,25 @@ class ServiceProcess:
     def stop(self, timeout_s: float = 20.0) -> None:
         terminate(self.process, timeout_s)
 
+    def kill(self) -> None:
+        """SIGKILL the replica and its process group (a crash); `start()` brings it back on the same port."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def spread_ports(ports: Mapping[str, int], replicas: int) -> dict[str, list[int]]:
+    """Where each replica listens when a gateway holds the service's own port: 8001 → 8011, 8021, … (base + 10·i)."""
+    return {name: [port + 10 * i for i in range(1, replicas + 1)] for name, port in ports.items()}
+
 
 class Stack:
-    """SecantusDB plus the four services, against the broker at `amqp_url`."""
+    """SecantusDB plus the four services, against the broker at `amqp_url` (a node list for a cluster).
+
+    With `replicas` > 1 each service runs as that many independent processes on one database and broker, on the
+    ports `replica_ports` gives (default: `spread_ports()`); a gateway (nginx) may then hold `ports`, one per
+    service, in front of them. `services` is the first replica of each, `replicas` all of them.
+    """
 
     def __init__(
         self,
@@ -199,13 +215,23 @@ class Stack:
         extra_env: Mapping[str, str] | None = None,
         log_dir: Path | None = None,
         durable: bool = True,
+        replicas: int = 1,
+        replica_ports: Mapping[str, list[int]] | None = None,
     ) -> None:
         self.amqp_url = amqp_url
         self.log_dir = log_dir
         self.db = SecantusServer(storage, log_dir / "secantus.log" if log_dir else None, durable=durable)
         self.extra_env = dict(extra_env or {})
         self.ports = dict(ports)
-        self.services: dict[str, ServiceProcess] = {}
+        if replica_ports is None:
+            replica_ports = spread_ports(self.ports, replicas) if replicas > 1 else {n: [p] for n, p in ports.items()}
+        self.replica_ports = {name: list(replica_ports[name][:replicas]) for name in SERVICES}
+        self.replicas: dict[str, list[ServiceProcess]] = {}
+
+    @property
+    def services(self) -> dict[str, ServiceProcess]:
+        """The first replica of each service."""
+        return {name: procs[0] for name, procs in self.replicas.items()}
 
     def start(self) -> None:
         """Start everything, or (on any failure) stop whatever was started and raise."""
@@ -222,15 +248,21 @@ class Stack:
         env = {"AMQP_URL": self.amqp_url, "MONGODB_URL": mongodb_url, **self.extra_env}
         self.declare_topology(env)
         for name in SERVICES:
-            log = self.log_dir / f"{name}.log" if self.log_dir else None
-            self.services[name] = ServiceProcess(name, self.ports[name], env, log)
-            self.services[name].start()
-        for proc in self.services.values():
+            self.replicas[name] = []
+            for i, port in enumerate(self.replica_ports[name]):
+                suffix = f"-{i + 1}" if len(self.replica_ports[name]) > 1 else ""
+                log = self.log_dir / f"{name}{suffix}.log" if self.log_dir else None
+                self.replicas[name].append(ServiceProcess(name, port, env, log))
+                self.replicas[name][-1].start()
+        for proc in self.all_processes():
             proc.wait_ready()
+
+    def all_processes(self) -> list[ServiceProcess]:
+        return [proc for procs in self.replicas.values() for proc in procs]
 
     def declare_topology(self, env: Mapping[str, str]) -> None:
         """`sciweek topology` in a child process, bounded in time; its failure is one line."""
-        where = urlsplit(self.amqp_url).netloc.rpartition("@")[2]
+        where = ", ".join(urlsplit(url).netloc.rpartition("@")[2] for url in self.amqp_url.split(","))
         try:
             subprocess.run(
                 [sys.executable, "-m", "sciweek.cli", "topology"],
@@ -249,14 +281,18 @@ class Stack:
             last = (exc.stderr or b"").decode(errors="replace").strip().splitlines()[-1:] or ["?"]
             raise StartupError(f"声明队列失败 / declaring the topology at {where} failed: {last[0]}") from exc
 
+    def dead_replicas(self) -> list[ServiceProcess]:
+        """Replicas whose process has exited."""
+        return [p for p in self.all_processes() if p.process is not None and p.process.poll() is not None]
+
     def dead(self) -> list[str]:
-        """Services whose process has exited."""
-        return [n for n, p in self.services.items() if p.process is not None and p.process.poll() is not None]
+        """Services whose process has exited (any of its replicas)."""
+        return sorted({p.name for p in self.dead_replicas()})
 
     def stop(self) -> None:
-        for proc in self.services.values():
+        for proc in self.all_processes():
             if proc.process is not None and proc.process.poll() is None:
                 proc.process.send_signal(signal.SIGTERM)
-        for proc in self.services.values():
+        for proc in self.all_processes():
             proc.stop()
         self.db.stop()

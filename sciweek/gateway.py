@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,21 +166,37 @@ def sample(template: str) -> str:
     return re.sub(r"\{[^}]+\}", "x1", template)
 
 
-def nginx_server(routes: Iterable[Route], upstreams: Mapping[str, str], listen: str) -> str:
+PROXY = [
+    f"    client_max_body_size {MAX_BODY};",
+    "    proxy_http_version 1.1;",
+    '    proxy_set_header Connection "";',
+    "    proxy_set_header Host $http_host;",
+    "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    "    proxy_set_header X-Forwarded-Proto $scheme;",
+    f"    proxy_read_timeout {STREAM_TIMEOUT_S}s;",
+]
+
+
+def upstream(name: str, servers: str | Sequence[str]) -> list[str]:
+    """A service's upstream: its replicas, round robin; one that refuses connections is skipped for a while."""
+    servers = [servers] if isinstance(servers, str) else servers
+    lines = [f"upstream sciweek_{name} {{"]
+    if len(servers) == 1:
+        lines.append(f"    server {servers[0]};")
+    else:  # a request that reached no replica goes to the next; a POST already sent is never re-sent (nginx's rule)
+        lines += [f"    server {server} max_fails=1 fail_timeout=5s;" for server in servers]
+    return [*lines, "    keepalive 16;", "}", ""]
+
+
+def nginx_server(routes: Iterable[Route], upstreams: Mapping[str, str | Sequence[str]], listen: str) -> str:
     """The upstreams and the server block (an http-level include: conf.d/ of the nginx image)."""
     lines = [f"# {GENERATED}", ""]
     for name in SERVICES:
-        lines += [f"upstream sciweek_{name} {{", f"    server {upstreams[name]};", "    keepalive 16;", "}", ""]
+        lines += upstream(name, upstreams[name])
     lines += [
         "server {",
         f"    listen {listen};",
-        f"    client_max_body_size {MAX_BODY};",
-        "    proxy_http_version 1.1;",
-        '    proxy_set_header Connection "";',
-        "    proxy_set_header Host $http_host;",
-        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "    proxy_set_header X-Forwarded-Proto $scheme;",
-        f"    proxy_read_timeout {STREAM_TIMEOUT_S}s;",
+        *PROXY,
         "",
         "    location = /healthz {",
         "        access_log off;",
@@ -201,13 +217,34 @@ def nginx_server(routes: Iterable[Route], upstreams: Mapping[str, str], listen: 
     return "\n".join(lines)
 
 
-def compose_upstreams() -> dict[str, str]:
-    return {name: f"{name}:{DEFAULT_PORTS[name]}" for name in SERVICES}
+def compose_upstreams() -> dict[str, list[str]]:
+    return {name: [f"{name}:{DEFAULT_PORTS[name]}"] for name in SERVICES}
 
 
-def nginx_standalone(routes: Iterable[Route], upstreams: Mapping[str, str], port: int, runtime_dir: Path) -> str:
-    """A whole nginx.conf for a foreground nginx whose files all live in `runtime_dir` (`sciweek up`, tests)."""
+def service_fronts(fronts: Mapping[str, int]) -> list[str]:
+    """One server per service on its own port, passing everything to the service's replicas (`up --replicas`)."""
+    lines: list[str] = []
+    for name, port in fronts.items():
+        lines += ["server {", f"    listen 127.0.0.1:{port};", *PROXY]
+        lines += [f"    location / {{ proxy_pass http://sciweek_{name}; }}", "}", ""]
+    return lines
+
+
+def nginx_standalone(
+    routes: Iterable[Route],
+    upstreams: Mapping[str, str | Sequence[str]],
+    port: int,
+    runtime_dir: Path,
+    fronts: Mapping[str, int] | None = None,
+) -> str:
+    """A whole nginx.conf for a foreground nginx whose files all live in `runtime_dir` (`sciweek up`, tests).
+
+    `port` is the one origin (0: none); `fronts` adds a port per service in front of its replicas.
+    """
     server = nginx_server(routes, upstreams, f"127.0.0.1:{port}")
+    if not port:  # only the services' own fronts: keep the upstreams, drop the one-origin server
+        server = server[: server.index("server {")]
+    server += "\n".join(service_fronts(fronts or {}))
     temp = "\n".join(
         f"    {kind}_temp_path {runtime_dir / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
@@ -264,11 +301,19 @@ def nginx_binary() -> str | None:
 class NginxGateway:
     """A foreground nginx in front of the services, its configuration, pid, logs and temp files in `runtime_dir`."""
 
-    def __init__(self, routes: list[Route], upstreams: Mapping[str, str], port: int, runtime_dir: Path) -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        upstreams: Mapping[str, str | Sequence[str]],
+        port: int,
+        runtime_dir: Path,
+        fronts: Mapping[str, int] | None = None,
+    ) -> None:
         self.routes = routes
-        self.upstreams = dict(upstreams)
+        self.upstreams = {name: [s] if isinstance(s, str) else list(s) for name, s in upstreams.items()}
         self.port = port
         self.runtime_dir = runtime_dir
+        self.fronts = dict(fronts or {})  # service -> a port of its own in front of its replicas
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -281,7 +326,8 @@ class NginxGateway:
             raise FileNotFoundError("nginx is not installed (Debian: apt-get install nginx)")
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
         config = self.runtime_dir / "nginx.conf"
-        config.write_text(nginx_standalone(self.routes, self.upstreams, self.port, self.runtime_dir), encoding="utf-8")
+        text = nginx_standalone(self.routes, self.upstreams, self.port, self.runtime_dir, self.fronts)
+        config.write_text(text, encoding="utf-8")
         error_log = self.runtime_dir / "error.log"
         self.process = subprocess.Popen(
             [binary, "-p", str(self.runtime_dir), "-c", str(config), "-e", str(error_log)],
@@ -290,7 +336,8 @@ class NginxGateway:
             start_new_session=True,
         )
         deadline = time.monotonic() + timeout_s
-        while not tcp_reachable("127.0.0.1", self.port, 0.2):
+        listening = [p for p in (self.port, *self.fronts.values()) if p]
+        while not all(tcp_reachable("127.0.0.1", p, 0.2) for p in listening):
             if self.process.poll() is not None:
                 tail = error_log.read_text(errors="replace")[-500:] if error_log.exists() else ""
                 raise RuntimeError(f"nginx exited with code {self.process.returncode}: {tail}")
@@ -298,6 +345,10 @@ class NginxGateway:
                 self.stop()
                 raise TimeoutError("nginx did not start listening in time")
             time.sleep(0.05)
+        time.sleep(0.2)  # a port somebody else holds answers too: nginx, failing to bind it, exits meanwhile
+        if self.process.poll() is not None:
+            tail = error_log.read_text(errors="replace")[-500:] if error_log.exists() else ""
+            raise RuntimeError(f"nginx exited with code {self.process.returncode}: {tail}")
 
     def stop(self, timeout_s: float = 10.0) -> None:
         terminate(self.process, timeout_s)

@@ -53,6 +53,14 @@ def broker(amqp_url: str, answer_s: float = AMQP_ANSWER_S) -> Finding | None:
     return None
 
 
+def brokers(urls: list[str]) -> list[Finding]:
+    """Each node of AMQP_URL is probed; the stack can start when one answers (the others are notes)."""
+    found = [f for f in (broker(url) for url in urls) if f is not None]
+    if len(found) < len(urls):
+        return [Finding(f.line, fatal=False) for f in found]
+    return found
+
+
 def ports(wanted: Mapping[str, int], host: str = "127.0.0.1") -> list[Finding]:
     """Each service's port is free to listen on."""
     found = []
@@ -128,5 +136,5 @@ def check(settings: Settings, wanted_ports: Mapping[str, int], storage: Path) ->
     found = [f for f in (font(settings), chromium(settings), data_dir(storage)) if f is not None]
     found += ports(wanted_ports, settings.host)
     if not [f for f in found if f.fatal]:  # the broker probe may take seconds: only when nothing else is wrong
-        found += [f for f in (broker(settings.amqp_url),) if f is not None]
+        found += brokers(settings.amqp_urls)
     return sorted(found, key=lambda f: not f.fatal)

@@ -7,12 +7,14 @@ stops the nodes whose owner is gone and removes their directories.
 """
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import subprocess
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,8 +35,9 @@ def _is_beam(pid: int) -> bool:
 class RabbitNode:
     """One RabbitMQ node started by this process; `start()` waits (bounded) until it accepts AMQP."""
 
-    def __init__(self, name: str | None = None) -> None:
+    def __init__(self, name: str | None = None, config: str = "") -> None:
         self.name = name or f"sciweek-test-{uuid.uuid4().hex[:8]}@localhost"
+        self.config = config  # more rabbitmq.conf lines (e.g. CLUSTER_CONFIG)
         self.dir = NODES_ROOT / self.name.split("@")[0]
         self.amqp_port = free_port()
         self.dist_port = free_port()
@@ -65,7 +68,8 @@ class RabbitNode:
         (self.dir / "mnesia").mkdir(parents=True, exist_ok=True)
         (self.dir / "log").mkdir(exist_ok=True)
         # the machine's own config pins its listener to 5672: ours names the port it was given
-        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.amqp_port}\n")
+        listener = f"listeners.tcp.local = 127.0.0.1:{self.amqp_port}\n"
+        (self.dir / "rabbitmq.conf").write_text(listener + self.config)
         (self.dir / "enabled_plugins").write_text("[].\n")
         (self.dir / "owner.pid").write_text(str(os.getpid()))
         if os.geteuid() == 0:
@@ -118,6 +122,10 @@ class RabbitNode:
         self.ctl("join_cluster", other.name, timeout_s=60)
         self.ctl("start_app", timeout_s=60)
 
+    def running_nodes(self) -> list[str]:
+        """The cluster's running nodes as this node sees them."""
+        return list(json.loads(self.ctl("cluster_status", "--formatter", "json"))["running_nodes"])
+
     @classmethod
     def remove_leftovers(cls) -> list[str]:
         """Stop and delete the nodes of earlier runs whose starting process is gone; return their names."""
@@ -133,3 +141,41 @@ class RabbitNode:
             node.stop()
             removed.append(node.name)
         return removed
+
+
+# What a cluster of ours runs with (rabbitmq.conf); the production cluster (deploy/k8s/base/rabbitmq.yaml) has the same
+# partition handling. pause_minority: a node that finds itself in the minority of a network split stops serving
+# (clients reconnect to the majority) rather than accepting writes that the heal would throw away.
+CLUSTER_CONFIG = "cluster_partition_handling = pause_minority\n"
+
+
+def start_cluster(size: int = 3, timeout_s: float = 120.0) -> list[RabbitNode]:
+    """`size` nodes of our own, started side by side and clustered with the first (join_cluster); all stopped on
+    failure."""
+    nodes = [RabbitNode(config=CLUSTER_CONFIG) for _ in range(size)]
+    try:
+        with ThreadPoolExecutor(size) as pool:
+            list(pool.map(lambda node: node.start(timeout_s), nodes))
+        for node in nodes[1:]:
+            node.join(nodes[0])
+        wait_running(nodes, timeout_s)
+    except BaseException:
+        for node in nodes:
+            node.stop()
+        raise
+    return nodes
+
+
+def wait_running(nodes: list[RabbitNode], timeout_s: float = 60.0) -> None:
+    """Until every node sees all of them running (a restarted node has rejoined)."""
+    names = sorted(node.name for node in nodes)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if all(sorted(node.running_nodes()) == names for node in nodes):
+                return
+        except RabbitCtlError:
+            pass
+        if time.monotonic() > deadline:
+            raise RabbitCtlError(f"cluster {names} not all running after {timeout_s:.0f}s")
+        time.sleep(0.5)

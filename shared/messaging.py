@@ -15,13 +15,17 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import (
     AbstractChannel,
+    AbstractConnection,
     AbstractExchange,
     AbstractIncomingMessage,
     AbstractQueue,
     AbstractRobustConnection,
 )
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+from aio_pika.robust_connection import RobustConnection
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
+from yarl import URL
 
 from shared.contracts import UnknownEventType, validate_data
 from shared.envelope import Envelope, causation_id_var, correlation_id_var
@@ -33,6 +37,7 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-sciweek-attempt"
+CONNECT_TIMEOUT_S = 10.0  # one node's TCP connect and AMQP handshake: a wedged node must not hold up the next
 
 
 def persistent_message(body: bytes, **properties: Any) -> aio_pika.Message:
@@ -53,6 +58,46 @@ def event_message(event: Envelope) -> aio_pika.Message:
     )
 
 
+class NodeListConnection(RobustConnection):
+    """A robust connection to the first of several broker nodes that answers, tried in order on every (re)connect.
+
+    aio-pika's RobustConnection reconnects to its one URL; each of its attempts goes through the method replaced
+    here, which walks the list (a cluster's nodes), so a node that died is left for the next one that answers.
+    Channels, queues and consumers are restored on whichever node it reaches, as after any reconnect.
+    """
+
+    _attempt = getattr(RobustConnection, "_RobustConnection__connect_transport")  # noqa: B009 (a mangled name)
+
+    def __init__(self, nodes: list[str], **kwargs: Any) -> None:
+        self.nodes = [URL(node) for node in nodes]
+        super().__init__(self.nodes[0], **kwargs)
+
+    async def _RobustConnection__connect_transport(self) -> None:
+        failure: BaseException | None = None
+        for node in self.nodes:
+            self.url = node
+            try:
+                await self._attempt()
+                return
+            except CONNECTION_EXCEPTIONS as exc:
+                log.warning("broker node %s did not answer: %r", self, exc)
+                failure = exc
+        assert failure is not None
+        raise failure
+
+
+async def connect_first(settings: Settings) -> AbstractConnection:
+    """A plain connection to the first node of AMQP_URL that answers (one-shot commands such as the topology)."""
+    failure: BaseException | None = None
+    for node in settings.amqp_urls:
+        try:
+            return await aio_pika.connect(node, timeout=CONNECT_TIMEOUT_S)
+        except CONNECTION_EXCEPTIONS as exc:
+            failure = exc
+    assert failure is not None
+    raise failure
+
+
 class Broker:
     """One robust connection, a confirming publisher channel and the events exchange."""
 
@@ -69,11 +114,13 @@ class Broker:
             wait=wait_exponential(multiplier=0.2, max=5), retry=retry_if_exception_type(OSError)
         ):
             with attempt:
-                self.connection = await aio_pika.connect_robust(
-                    self.settings.amqp_url,
+                connection = NodeListConnection(
+                    self.settings.amqp_urls,
                     client_properties={"connection_name": f"sciweek-{self.settings.service}"},
                     reconnect_interval=1.0,
                 )
+                await connection.connect(timeout=CONNECT_TIMEOUT_S)
+                self.connection = connection
         assert self.connection is not None
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         self.exchange = await declare_exchange(self.channel, self.settings)
@@ -117,9 +164,8 @@ async def declare_exchange(channel: AbstractChannel, settings: Settings) -> Abst
     """
     unrouted = f"{settings.namespace}.unrouted"
     parking = await channel.declare_exchange(unrouted, aio_pika.ExchangeType.FANOUT, durable=True)
-    queue = await channel.declare_queue(
-        unrouted, durable=True, arguments={"x-queue-type": "quorum", "x-max-length": 100_000, "x-overflow": "drop-head"}
-    )
+    bounded = {**quorum_arguments(settings), "x-max-length": 100_000, "x-overflow": "drop-head"}
+    queue = await channel.declare_queue(unrouted, durable=True, arguments=bounded)
     await queue.bind(parking)
     return await channel.declare_exchange(
         settings.exchange, aio_pika.ExchangeType.TOPIC, durable=True, arguments={"alternate-exchange": unrouted}
@@ -139,10 +185,20 @@ async def declare_subscriptions(
     return main
 
 
+def quorum_arguments(settings: Settings) -> dict[str, Any]:
+    """A quorum queue, with as many members as SCIWEEK_QUORUM_INITIAL_GROUP_SIZE asks (else the broker's default).
+
+    The broker compares the group size on every later declaration (PRECONDITION_FAILED if it differs): set it
+    before the queues are first declared.
+    """
+    size = settings.quorum_initial_group_size
+    return {"x-queue-type": "quorum", **({"x-quorum-initial-group-size": size} if size else {})}
+
+
 def queue_arguments(settings: Settings) -> dict[str, dict[str, Any]]:
     """Arguments of the consumer's main, retry and dead-letter queues (all quorum, all durable)."""
     q = settings.queue
-    quorum: dict[str, Any] = {"x-queue-type": "quorum"}
+    quorum = quorum_arguments(settings)
     return {
         q: {
             **quorum,

@@ -24,9 +24,14 @@ class Settings(BaseSettings):
 
     service: Literal["registration", "exhibits", "volunteers", "reporting"]
     env: Literal["development", "production"] = "development"  # production refuses the published secrets
+    # one broker, or the nodes of a cluster comma-separated (amqp://u:p@rabbit-0:5672/,amqp://u:p@rabbit-1:5672/):
+    # every (re)connect tries them in order and stays on the first that answers
     amqp_url: str = Field(
         "amqp://guest:guest@127.0.0.1:5672/", validation_alias=AliasChoices("AMQP_URL", "SCIWEEK_AMQP_URL")
     )
+    # members of each quorum queue when it is declared (x-quorum-initial-group-size): the cluster's size, e.g. 3;
+    # unset, the broker's default (every node of the cluster). Queues already declared keep their members.
+    quorum_initial_group_size: int | None = Field(None, ge=1, le=9)
     mongodb_url: str = Field(
         "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false&maxIdleTimeMS=60000",
         validation_alias=AliasChoices("MONGODB_URL", "SCIWEEK_MONGODB_URL"),
@@ -145,9 +150,10 @@ class Settings(BaseSettings):
     @field_validator("amqp_url")
     @classmethod
     def _amqp_scheme(cls, v: str) -> str:
-        if not v.startswith(("amqp://", "amqps://")):
-            raise ValueError("AMQP_URL must start with amqp:// or amqps://")
-        return v
+        urls = [u.strip() for u in v.split(",")]
+        if not all(u.startswith(("amqp://", "amqps://")) for u in urls):
+            raise ValueError("AMQP_URL must start with amqp:// or amqps:// (a cluster: URLs separated by commas)")
+        return ",".join(urls)
 
     @field_validator("public_rate_limit")
     @classmethod
@@ -216,6 +222,11 @@ class Settings(BaseSettings):
                 f"{', '.join(published)}: 生产环境（SCIWEEK_ENV=production）不能使用公开的开发密钥，请设置随机密钥 "
                 "/ a published development secret is refused in production: set a random secret of 32+ bytes"
             )
+
+    @property
+    def amqp_urls(self) -> list[str]:
+        """The broker nodes of AMQP_URL, in the order a (re)connect tries them."""
+        return self.amqp_url.split(",")
 
     @property
     def exchange(self) -> str:
