@@ -160,6 +160,18 @@ def batches_with_faults(rng: random.Random, ops: list[dict[str, Any]]) -> list[t
     return [(b, rng.random() < 0.20) for b in batches]
 
 
+async def sync(client: httpx.AsyncClient, headers: dict[str, str], batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One batch as the phone's queue sends it: a 503 (the database too busy for the request's deadline, e.g. two
+    cores shared with other suites) is sent again, the same batch, later and later; every operation applies once."""
+    for attempt in range(12):
+        response = await client.post("/api/v1/sync", json={"operations": batch}, headers=headers)
+        if response.status_code != 503:
+            break
+        await asyncio.sleep(min(5.0, 0.5 * 2**attempt))
+    assert response.status_code == 200, response.text
+    return list(response.json()["results"])
+
+
 async def run_phone(
     client: httpx.AsyncClient,
     headers: dict[str, str],
@@ -170,15 +182,7 @@ async def run_phone(
     results: list[dict[str, Any]] = []
 
     async def send(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for _ in range(5):
-            response = await client.post("/api/v1/sync", json={"operations": batch}, headers=headers)
-            if response.status_code != 503:
-                break
-            # the database was too busy for the request's deadline (two cores shared with other suites): like the
-            # phone's queue, send the same batch again; every operation is applied once whatever happened before
-            await asyncio.sleep(0.5)
-        assert response.status_code == 200, response.text
-        return list(response.json()["results"])
+        return await sync(client, headers, batch)
 
     for batch, twice in batches:
         if twice and rng.random() < 0.5:
@@ -230,9 +234,7 @@ async def test_field_week_counts_match_the_ground_truth(settings_for: Any, auth:
         results = [r for rs in await asyncio.gather(*(phone(w, o) for w, o in phones.items())) for r in rs]
         rng.shuffle(late)
         for headers, batch in late:  # resent after a long while: every operation replays its first result
-            replayed = (await volunteers.post("/api/v1/sync", json={"operations": batch}, headers=headers)).json()[
-                "results"
-            ]
+            replayed = await sync(volunteers, headers, batch)
             assert all(r.get("replayed") for r in replayed)
 
         cancelled_ids = {v.id for v in visits if v.fate == "cancelled"}
