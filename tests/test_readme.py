@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from sciweek.embedded import Stack, free_port
+from sciweek.gateway import GATEWAY_PORT, route_table
 from shared.settings import DEFAULT_PORTS, REPO_ROOT, SERVICES
 from shared.testing import RabbitVhost
 
@@ -59,3 +60,16 @@ def test_every_shell_block_of_the_readme_runs(stack: Stack, tmp_path: Path) -> N
         )
         assert done.returncode == 0, block + done.stderr
         assert not re.search(r'"status":\s*[45]\d\d', done.stdout), block + done.stdout  # no problem+json answer
+
+
+def test_every_address_in_the_where_people_go_table_is_served_by_the_service_on_that_port() -> None:
+    section = (REPO_ROOT / "README.md").read_text(encoding="utf-8").split("## Where people go", 1)[1].split("\n## ")[0]
+    addresses = re.findall(r"`http://127\.0\.0\.1:(\d+)(/[^`]*)`", section)
+    assert len(addresses) >= 12
+    services_by_port = {port: name for name, port in DEFAULT_PORTS.items()}
+    routes = route_table()
+    for port, path in addresses:
+        if port == str(GATEWAY_PORT):
+            continue
+        owners = [r.service for r in routes if r.matches(path.rstrip("/") or "/")]
+        assert owners == [services_by_port[int(port)]], (port, path, owners)
