@@ -6,8 +6,10 @@ raising; retries go back through the default exchange to one queue, never throug
 """
 
 import asyncio
+import contextlib
 import itertools
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +23,7 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishError
 from aio_pika.robust_connection import RobustConnection
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-sciweek-attempt"
 CONNECT_TIMEOUT_S = 10.0  # one node's TCP connect and AMQP handshake: a wedged node must not hold up the next
+# A channel whose publishes are nacked is replaced by a new one, but not before it is this old: a cluster needs a
+# moment after a node's death to elect new quorum queue leaders (see Broker).
+CHANNEL_RENEW_AFTER_S = 1.0
 
 
 def persistent_message(body: bytes, **properties: Any) -> aio_pika.Message:
@@ -99,7 +104,14 @@ async def connect_first(settings: Settings) -> AbstractConnection:
 
 
 class Broker:
-    """One robust connection, a confirming publisher channel and the events exchange."""
+    """One robust connection, a confirming publisher channel and the events exchange.
+
+    The publisher channel is replaced when the broker nacks a publish on it. RabbitMQ 3.10 keeps, per channel and
+    quorum queue, a client that on the channel's first publish to that queue registers with the node its record
+    names as leader; when that node has just died (a reconnect to the next node is faster than the election of a
+    new leader), the registration fails and every later publish on that channel to that queue is nacked, for as long
+    as the channel lives. A new channel, opened once the cluster has elected new leaders, publishes again.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -107,6 +119,9 @@ class Broker:
         self.channel: AbstractChannel | None = None
         self.exchange: AbstractExchange | None = None
         self.ready = asyncio.Event()
+        self.channels_renewed = 0
+        self._channel_opened = 0.0  # monotonic
+        self._renewal: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         """Connect, retrying with backoff until the broker answers (connect_robust fails fast at start-up)."""
@@ -124,7 +139,12 @@ class Broker:
         assert self.connection is not None
         self.channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
         self.exchange = await declare_exchange(self.channel, self.settings)
+        self._channel_opened = time.monotonic()
+        self.connection.reconnect_callbacks.add(self._reconnected)
         self.ready.set()
+
+    def _reconnected(self, *_: Any) -> None:
+        self._channel_opened = time.monotonic()  # the robust connection has just reopened the channel
 
     @property
     def connected(self) -> bool:
@@ -132,12 +152,49 @@ class Broker:
 
     async def publish(self, event: Envelope) -> None:
         """Publish and wait for the broker's confirm; raises on nack, outage or timeout (or no route, should the
-        parking exchange be missing)."""
-        if self.exchange is None:
+        parking exchange be missing). A nack also has the channel replaced (see the class)."""
+        await self.publish_message(event_message(event), routing_key=event.type, mandatory=True)
+
+    async def publish_message(
+        self, message: aio_pika.Message, routing_key: str, *, mandatory: bool, default_exchange: bool = False
+    ) -> None:
+        """Publish `message` on the publisher channel (to the events exchange, or the default exchange: one queue)
+        and wait for the confirm."""
+        channel, exchange = self.channel, self.exchange
+        if channel is None or exchange is None:
             raise ConnectionError("broker not connected yet")
-        await self.exchange.publish(
-            event_message(event), routing_key=event.type, mandatory=True, timeout=self.settings.publish_timeout_s
-        )
+        target = channel.default_exchange if default_exchange else exchange
+        try:
+            timeout = self.settings.publish_timeout_s
+            await target.publish(message, routing_key=routing_key, mandatory=mandatory, timeout=timeout)
+        except DeliveryError as exc:
+            if not isinstance(exc, PublishError):  # a nack (a return, PublishError, says no queue is bound)
+                self._renew_channel(channel)
+            raise
+
+    def _renew_channel(self, refused: AbstractChannel) -> None:
+        if refused is not self.channel or (self._renewal is not None and not self._renewal.done()):
+            return
+        self._renewal = asyncio.create_task(self._renew(refused), name=f"renew-channel-{self.settings.service}")
+
+    async def _renew(self, refused: AbstractChannel) -> None:
+        # not sooner than CHANNEL_RENEW_AFTER_S after the refusing channel was (re)opened: opened during the
+        # election, the new channel could be stuck the same way
+        await asyncio.sleep(max(0.0, self._channel_opened + CHANNEL_RENEW_AFTER_S - time.monotonic()))
+        if refused is not self.channel or self.connection is None:
+            return
+        try:
+            channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+            exchange = await channel.get_exchange(self.settings.exchange, ensure=False)
+        except (*CONNECTION_EXCEPTIONS, RuntimeError, TimeoutError) as exc:  # the next nack tries again
+            log.warning("could not open a new publisher channel: %r", exc)
+            return
+        self.channel, self.exchange, self._channel_opened = channel, exchange, time.monotonic()
+        self.channels_renewed += 1
+        log.warning("the broker nacked publishes on the publisher channel: publishing on a new one")
+        # publishes still in flight on the old channel fail with it; the outbox retries them (consumers deduplicate)
+        with contextlib.suppress(Exception):
+            await refused.close()
 
     async def consumer_count(self, queue: str) -> int:
         """How many consumers the broker sees on `queue` (a passive declare on a short-lived channel)."""
@@ -152,6 +209,9 @@ class Broker:
             await channel.close()
 
     async def close(self) -> None:
+        if self._renewal is not None:
+            self._renewal.cancel()
+            await asyncio.gather(self._renewal, return_exceptions=True)
         if self.connection is not None:
             await self.connection.close()
 
@@ -262,7 +322,8 @@ class Consumer:
     async def start(self) -> None:
         """Declare the queues, bind exactly the routed event types, and start consuming."""
         assert self.broker.connection is not None and self.broker.exchange is not None
-        self.channel = await self.broker.connection.channel(publisher_confirms=True)
+        # this channel consumes; copies to the retry and dead-letter queues go out on the broker's publisher channel
+        self.channel = await self.broker.connection.channel()
         await self.channel.set_qos(prefetch_count=self.settings.prefetch)
         self.queue = await declare_subscriptions(self.channel, self.settings, self.routes)
         self._worker = asyncio.create_task(self._work(), name=f"consumer-{self.settings.service}")
@@ -404,8 +465,8 @@ class Consumer:
         await message.ack()
 
     async def _forward(self, message: AbstractIncomingMessage, queue: str, headers: dict[str, Any]) -> None:
-        """Copy to one queue through the default exchange (confirmed), before the original is acked."""
-        assert self.channel is not None
+        """Copy to one queue through the default exchange (confirmed, on the broker's publisher channel), before the
+        original is acked."""
         copy = persistent_message(
             message.body,
             headers={**(message.headers or {}), **headers},
@@ -416,4 +477,4 @@ class Consumer:
             app_id=message.app_id,
             timestamp=message.timestamp,
         )
-        await self.channel.default_exchange.publish(copy, routing_key=queue, timeout=self.settings.publish_timeout_s)
+        await self.broker.publish_message(copy, routing_key=queue, mandatory=False, default_exchange=True)

@@ -5,7 +5,11 @@ with `rabbitmqctl join_cluster`; the services get all three in AMQP_URL and decl
 members. Phones book visits and coordinators dispatch commissioners while the node the services are connected to is
 killed with SIGKILL; once it is back in the cluster, the node they moved to is killed too. Afterwards every 2xx write
 is in reporting exactly once, every outbox entry is published, no dead-letter queue holds anything, and publishing
-resumed by itself after each kill (the time it took is printed).
+resumed by itself within 15 s of each kill (the time it took is printed).
+
+The services reconnect to the next node faster than the cluster elects new leaders for the dead node's queues; a
+channel whose first publish to a quorum queue comes in that window has every later publish to it nacked (RabbitMQ
+3.10), so `shared.messaging.Broker` replaces a channel that is nacked.
 """
 
 import asyncio
@@ -66,8 +70,9 @@ def stack(cluster: list[RabbitNode], tmp_path_factory: pytest.TempPathFactory, p
 
 
 def queues(node: RabbitNode) -> dict[str, dict[str, Any]]:
-    """The cluster's queues as `node` sees them: members, online members, messages."""
-    rows = json.loads(node.ctl("list_queues", "name", "type", "members", "online", "messages", "--formatter", "json"))
+    """The cluster's queues as `node` sees them: leader, members, online members, messages."""
+    columns = ("name", "type", "leader", "members", "online", "messages")
+    rows = json.loads(node.ctl("list_queues", *columns, "--formatter", "json"))
     return {row["name"]: row for row in rows}
 
 
@@ -96,18 +101,15 @@ def resumed_after(stack: Stack, killed: datetime, timeout_s: float = 60) -> floa
     raise AssertionError(f"nothing written after the kill was published within {timeout_s}s")
 
 
-async def kill_node(node: RabbitNode, stack: Stack) -> float:
+async def kill_node(node: RabbitNode, survivor: RabbitNode, stack: Stack) -> str:
+    """Kill `node` under load; how long until publishing resumed, and whether it led the queue every event goes to."""
+    leader = (await asyncio.to_thread(queues, survivor))["sciweek.reporting"]["leader"]
     killed = datetime.now(UTC)
     node.kill()
-    return await asyncio.to_thread(resumed_after, stack, killed)
+    resumed = await asyncio.to_thread(resumed_after, stack, killed, 15)
+    return f"{resumed:.2f}s (it {'led' if leader == node.name else 'did not lead'} sciweek.reporting)"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: under this load, after the node the services were connected to is killed they reconnect to the "
-    "next node within a second, but every publish on their restored channel is nacked (Basic.Nack) for 60 s and more; "
-    "a single publisher killed the same way (no load) is confirmed again within 1 s",
-)
 async def test_killing_nodes_under_load_loses_and_doubles_nothing(cluster: list[RabbitNode], stack: Stack) -> None:
     writes = Writes()
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=16)) as client:
@@ -119,10 +121,11 @@ async def test_killing_nodes_under_load_loses_and_doubles_nothing(cluster: list[
             *(asyncio.create_task(book_visits(client, registration, session_id, writes, w, stop)) for w in range(2)),
         ]
         await asyncio.sleep(2)
-        first = await kill_node(cluster[0], stack)  # the first of AMQP_URL: every service is connected to it
+        # the first of AMQP_URL: every service is connected to it, and it leads the queues (they were declared there)
+        first = await kill_node(cluster[0], cluster[2], stack)
         await asyncio.to_thread(cluster[0].start)
         await asyncio.to_thread(wait_running, cluster)
-        second = await kill_node(cluster[1], stack)  # where they moved to
+        second = await kill_node(cluster[1], cluster[2], stack)  # where they moved to
         await asyncio.sleep(2)
         stop.set()
         await asyncio.gather(*load)
@@ -135,7 +138,7 @@ async def test_killing_nodes_under_load_loses_and_doubles_nothing(cluster: list[
     published = {key for key, status in state["outbox"] if status == "sent"}
     print(
         f"\ncluster: {len(writes.assignments)} assignments, {len(writes.bookings)} bookings, {len(state['outbox'])} "
-        f"events; publishing resumed {first:.2f}s after the first kill, {second:.2f}s after the second; lost "
+        f"events; publishing resumed {first} after the first kill, {second} after the second; lost "
         f"{len(published - set(state['inbox']))}, applied twice {len(state['inbox']) - len(set(state['inbox']))}"
     )
     assert settled(state), "outbox and reporting's inbox differ"

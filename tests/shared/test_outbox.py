@@ -9,6 +9,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.contracts.registration import VenueRegistered
 from shared.envelope import Envelope, new_event
+from shared.messaging import CHANNEL_RENEW_AFTER_S
 from shared.mongo import in_transaction
 from shared.outbox import OUTBOX, Relay, add_to_outbox
 from shared.testing import RabbitVhost, eventually, tap_events
@@ -84,6 +85,36 @@ async def test_relay_survives_connection_loss(settings_for: Any, vhost: RabbitVh
         assert reconnected.is_set()  # the connection really was lost and came back
         ids = {m.message_id for m in await drain(vhost.url, tap)}
         assert ids >= {e.id for e in before + during}  # duplicates allowed, losses not
+
+
+async def test_a_nacked_publisher_channel_is_replaced(settings_for: Any, vhost: RabbitVhost) -> None:
+    """A nack (here: a full classic queue that rejects publishes at once) has the publisher channel replaced, once for
+    a run of nacks; the new one publishes (what brings publishing back on a cluster whose node died, see `Broker`)."""
+    settings = settings_for("registration")
+    full = f"{settings.namespace}.full"
+    async with bus(settings) as b:
+        assert b.broker.connection is not None
+        channel = await b.broker.connection.channel()
+        queue = await channel.declare_queue(
+            full, durable=True, arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
+        )
+        await queue.bind(settings.exchange, routing_key="registration.venue.registered.v1")
+        refused = b.broker.channel
+        await b.broker.publish(venue_event(1))  # the queue is full now
+        for i in range(2, 6):
+            with pytest.raises(aio_pika.exceptions.DeliveryError):
+                await b.broker.publish(venue_event(i))
+        await eventually(lambda: _renewed(b), timeout_s=CHANNEL_RENEW_AFTER_S + 5)
+        assert b.broker.channel is not refused and refused is not None and refused.is_closed
+        assert b.broker.channels_renewed == 1
+        await queue.purge()
+        event = venue_event(6)
+        await b.broker.publish(event)  # confirmed on the new channel
+        assert [m.message_id for m in await drain(vhost.url, full)] == [event.id]
+
+
+async def _renewed(b: Any) -> bool:
+    return bool(b.broker.channels_renewed)
 
 
 async def test_an_event_nobody_subscribes_to_is_parked_not_retried(settings_for: Any, vhost: RabbitVhost) -> None:
