@@ -486,6 +486,9 @@ def plan_summaries(plan: Plan, api: Api, cities: list[City]) -> datetime:
     return plan.local(due + timedelta(days=2), 18)
 
 
+LATE = timedelta(minutes=20)  # how far behind its own schedule the demo may run before it resets the clocks
+
+
 class ProgrammeClock:
     """Sets every service's rehearsal clock and follows it here: programme time = at + (wall − then) × speed."""
 
@@ -515,11 +518,18 @@ class ProgrammeClock:
         return self.at + timedelta(seconds=(time.monotonic() - self.then) * self.speed)
 
     def wait_until(self, at: datetime, jump_after: timedelta) -> None:
-        """Sleep until programme time `at`; a longer idle stretch (a night, the days before a deadline) is skipped."""
+        """Sleep until programme time `at`; a longer idle stretch (a night, the days before a deadline) is skipped.
+
+        When the demo fell behind (a slow machine at a high speed: one second late is 11 programme hours at 40000×),
+        every service's clock is set back to `at`, so that an action happens on its day (a door scan the next
+        morning would be refused as `wrong_day`)."""
         gap = at - self.now()
         if gap > jump_after:
             self.set(at - timedelta(minutes=1))
             gap = at - self.now()
+        elif -gap > LATE:
+            self.set(at)
+            gap = timedelta(0)
         if gap > timedelta(0):
             time.sleep(gap.total_seconds() / self.speed)
 
