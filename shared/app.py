@@ -21,6 +21,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import idempotency, outbox, rehearsal, web
@@ -349,10 +350,11 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
     app.include_router(spec.router)
     if spec.pages is not None:
         app.include_router(spec.pages)
-    app.mount("/vendor", CachedFiles(web.VENDOR, web.FOREVER), name="vendor")
-    app.mount("/lib", CachedFiles(web.LIB, web.REVALIDATE), name="lib")
+    # static files are compressed for phones (a gateway may do it instead); API answers and event streams are not
+    app.mount("/vendor", GZipMiddleware(CachedFiles(web.VENDOR, web.FOREVER)), name="vendor")
+    app.mount("/lib", GZipMiddleware(CachedFiles(web.LIB, web.REVALIDATE)), name="lib")
     for path, directory in spec.apps.items():
-        app.mount(path, CachedFiles(directory, web.REVALIDATE, html=True), name=path.strip("/"))
+        app.mount(path, GZipMiddleware(CachedFiles(directory, web.REVALIDATE, html=True)), name=path.strip("/"))
     document_problems(app)
     return app
 

@@ -218,6 +218,8 @@ async def test_every_service_serves_the_vendored_libraries_cached_for_ever(setti
             "/vendor/vue@3.5.45/dist/vue.global.prod.js", headers={"If-None-Match": first.headers["etag"]}
         )
         assert again.status_code == 304
+        assert first.headers["content-encoding"] == "gzip"  # a phone downloads a third of it
+        assert first.num_bytes_downloaded < len(first.content) / 2
         assert (await client.get("/vendor/../../settings.py")).status_code == 404
         assert (await client.get("/vendor/vue@9.9.9/dist/vue.global.prod.js")).status_code == 404
         for lib in ("api.js", "queue.js"):  # the apps' common scripts: revalidated, so a deploy is seen at once
