@@ -24,6 +24,7 @@ from pymongo.errors import PyMongoError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import idempotency, outbox, rehearsal, web
+from shared.admission import ConcurrencyLimit
 from shared.auth import Admin, TokenVerifier
 from shared.cache import TtlCache
 from shared.clock import Clock, rehearsal_from
@@ -115,12 +116,23 @@ class Runtime:
         return result
 
     async def commit_once(
-        self, key: str | None, body: Any, fn: Callable[[Session], Awaitable[dict[str, Any]]]
+        self,
+        key: str | None,
+        body: Any,
+        fn: Callable[[Session], Awaitable[dict[str, Any]]],
+        *,
+        optimistic: bool = False,
     ) -> dict[str, Any]:
         """`commit` under an Idempotency-Key: a replay returns the first reply, another body is 422."""
         fingerprint = idempotency.request_fingerprint(body)
         result = await idempotency.run_idempotent(
-            self.mongo, self.db, key, fingerprint, fn, timeout_s=self.settings.transaction_deadline_s
+            self.mongo,
+            self.db,
+            key,
+            fingerprint,
+            fn,
+            timeout_s=self.settings.transaction_deadline_s,
+            optimistic=optimistic,
         )
         self.relay.wake()
         return result
@@ -336,6 +348,12 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         log.warning("using the development JWT secret: set SCIWEEK_JWT_SECRET in production")
     install_problem_handlers(app)
     app.add_exception_handler(PyMongoError, _on_database_error)
+    app.add_middleware(  # inside HttpMiddleware: a refusal still carries its X-Request-ID and is counted
+        ConcurrencyLimit,
+        limit=settings.max_concurrent_requests,
+        wait_s=settings.admission_wait_s,
+        retry_after_s=settings.admission_retry_after_s,
+    )
     app.add_middleware(
         HttpMiddleware,
         metrics=metrics,

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     # uvicorn worker processes of `sciweek serve` on one host (each its own event loop, relay lease and jobs; /metrics
     # answers for the worker that takes the scrape): for more, run more replicas
     workers: int = Field(1, ge=1, le=32)
+    # pending TCP connections the listening socket queues before the kernel refuses more (uvicorn's backlog; the
+    # kernel caps it at net.core.somaxconn)
+    backlog: int = Field(4096, gt=0)
+    # requests one process works on at once (0: no limit); more wait up to admission_wait_s for a slot, then get 503
+    # with Retry-After. Kept under the MongoDB driver's pool (100) so that no request queues there past its deadline
+    max_concurrent_requests: int = Field(64, ge=0)
+    admission_wait_s: float = Field(2.0, ge=0)
+    admission_retry_after_s: int = Field(1, ge=1)
     programme_file: Path = REPO_ROOT / "config" / "programme.toml"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The rehearsal clock (演练): programme time = clock + (wall − clock_anchor) × clock_rate. Unset, the services
