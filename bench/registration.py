@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 import time
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,12 @@ def spike(
 ) -> dict[str, Any]:
     """`attempts` bookings from `connections` clients at once (each a new phone and Idempotency-Key), via wrk."""
     return run_wrk(
-        url, "spike.lua", connections=connections, args=[str(attempts), *session_ids], watch=watch, timeout_s=60
+        url,
+        "spike.lua",
+        connections=connections,
+        args=[str(attempts), uuid.uuid4().hex[:8], *session_ids],  # keys of another run must not replay
+        watch=watch,
+        timeout_s=60,
     )
 
 
