@@ -116,14 +116,16 @@ def sync_storm(
     result = run_wrk(url, "sync.lua", connections=connections, args=[str(requests)], watch=watch, timeout_s=300)
     db_ops = asyncio.run(op_count(uri)) - before
     operations = 10 * len(ids)
-    assert result["applied"] == operations, f"{result['applied']} of {operations} operations applied: {result}"
     return {
-        "ops_per_s": operations / result["span_s"],
+        "operations": operations,
+        "applied": result["applied"],  # a batch answered 503 (with Retry-After) is the phone's to send again
+        "statuses": result["statuses"],
+        "ops_per_s": result["applied"] / result["span_s"],
         "elapsed": result["span_s"],
         "p50": result["latency_ms"]["p50"] / 1e3,
         "p99": result["latency_ms"]["p99"] / 1e3,
         "db_ops_per_op": db_ops / operations,
-        "dropped": sum(result["errors"].values()),
+        "dropped": result["sent"] - result["answered"],
         "cpu": result["cpu"],
     }
 
@@ -203,13 +205,15 @@ def main() -> None:
     print(f"SecantusDB insert_one, sequential        {figures['raw_sequential']:9.0f} /s")
     print(f"SecantusDB insert_one, 64 in flight      {figures['raw_concurrent']:9.0f} /s")
     print(f"\n== {args.commissioners} commissioners x 10-operation sync batch, all at once ==")
+    print(f"answers (batches)                        {figures['statuses']}")
+    print(f"operations applied                       {figures['applied']:9d} of {figures['operations']}")
     print(f"operations applied                       {ops:9.0f} /s   ({figures['elapsed']:.1f} s in all)")
     print(f"  vs raw insert_one sequential           {ops / figures['raw_sequential']:9.2f} x")
     print(f"  vs raw insert_one 64 in flight         {ops / figures['raw_concurrent']:9.2f} x")
     print(f"DB operations per synced operation       {figures['db_ops_per_op']:9.1f}  (serverStatus opcounters)")
     ceiling = figures["raw_concurrent"] / figures["db_ops_per_op"]
     print(f"  vs DB ceiling (64-in-flight rate / ops){ops / ceiling:9.2f} x")
-    print(f"dropped connections                      {figures['dropped']:9d}")
+    print(f"dropped (sent, never answered)           {figures['dropped']:9d}")
     print(f"batch latency p50 / p99                  {figures['p50'] * 1e3:7.0f} / {figures['p99'] * 1e3:.0f} ms")
     print(f"  p99 vs one raw insert (sequential)     {figures['p99'] * figures['raw_sequential']:9.0f} x")
     print(f"CPU (% of one core)                      {cpu_line(figures['cpu'])}")

@@ -14,7 +14,9 @@ function init(args)
 end
 
 function request()
-  local n = id * 1000000 + bench.sending()
+  local k = bench.sending()
+  if k == nil then return bench.filler() end
+  local n = id * 1000000 + k
   local headers = {}
   if many then
     headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)

@@ -18,7 +18,9 @@ function init(args)
 end
 
 function request()
-  local n = id * 1000000 + bench.sending()
+  local k = bench.sending()
+  if k == nil then return bench.filler() end
+  local n = id * 1000000 + k
   local body = string.format('{"session_id":"%s","name":"访客","phone":"139%08d"}', sessions[n % #sessions + 1], n)
   local headers = {
     ["Content-Type"] = "application/json",

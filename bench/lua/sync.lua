@@ -21,7 +21,9 @@ function init(args)
 end
 
 function request()
-  return mine[bench.sending()] or mine[1] -- (0: wrk's check, not sent)
+  local k = bench.sending()
+  if k == nil then return bench.filler() end
+  return mine[k]
 end
 
 function response(status, headers, body)
