@@ -82,9 +82,10 @@ class FieldSession:
             }
         )
         codes = list({d["village_code"] for d in self.docs.values()} - set(self.villages))
-        self.villages.update({v["_id"]: v async for v in db[VILLAGES].find({"_id": {"$in": codes}}, session=session)})
+        # reference data no operation writes: read outside the transaction, where a statement costs the server less
+        self.villages.update({v["_id"]: v async for v in db[VILLAGES].find({"_id": {"$in": codes}})})
         members: dict[str, set[str]] = {code: set() for code in codes}
-        async for h in db[HOUSEHOLDS].find({"village_code": {"$in": codes}}, {"village_code": 1}, session=session):
+        async for h in db[HOUSEHOLDS].find({"village_code": {"$in": codes}}, {"village_code": 1}):
             members[h["village_code"]].add(h["_id"])
         self.households.update({code: frozenset(ids) for code, ids in members.items()})
 
@@ -145,9 +146,7 @@ class FieldSession:
         elif holds and not held:
             commissioner = self.commissioners.get(old["commissioner_id"])
             if commissioner is None:  # read once per batch
-                commissioner = await self.uow.db[COMMISSIONERS].find_one(
-                    {"_id": old["commissioner_id"]}, session=self.session
-                )
+                commissioner = await self.uow.db[COMMISSIONERS].find_one({"_id": old["commissioner_id"]})
                 self.commissioners[old["commissioner_id"]] = commissioner
             if commissioner is not None:  # re-accepting must fit the day; a visit that happened just counts
                 enforce = new["status"] == "accepted"
@@ -212,7 +211,9 @@ async def sync_batch(uow: UnitOfWork, actor: Principal, ops: list[RawOperation])
     async def txn(session: Session) -> list[dict[str, Any]]:
         field = FieldSession(uow, session, actor)
         keys = [f"{actor.sub}:{op.op_id}" for op in ops]
-        prior = {d["_id"]: d async for d in uow.db[SYNC_OPS].find({"_id": {"$in": keys}}, session=session)}
+        # read outside the transaction: a record committed meanwhile makes the insert below collide, and the
+        # batch runs again and replays it
+        prior = {d["_id"]: d async for d in uow.db[SYNC_OPS].find({"_id": {"$in": keys}})}
         await field.preload(list({op.assignment_id for op, key in zip(ops, keys, strict=True) if key not in prior}))
         results, records = [], []
         for key, op in zip(keys, ops, strict=True):
