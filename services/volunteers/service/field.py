@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.volunteers.domain import assignments as dispatch_rules
 from services.volunteers.domain import events
@@ -232,8 +232,16 @@ async def sync_batch(uow: UnitOfWork, actor: Principal, ops: list[RawOperation])
 
     try:
         return await uow.commit(txn)
-    except DuplicateKeyError:  # the same batch, resent, committed first: now every operation replays
+    except (DuplicateKeyError, BulkWriteError) as exc:  # the same batch, resent, committed first: now it replays
+        if isinstance(exc, BulkWriteError) and not _duplicates_only(exc):
+            raise
         return await uow.commit(txn)
+
+
+def _duplicates_only(exc: BulkWriteError) -> bool:
+    """The records' insert collided with records already there (code 11000), and failed for nothing else."""
+    errors = exc.details.get("writeErrors", [])
+    return bool(errors) and all(e.get("code") == 11000 for e in errors)
 
 
 def _replayed(op: RawOperation, prior: dict[str, Any], fingerprint: str) -> dict[str, Any]:
