@@ -202,7 +202,7 @@ class Runtime:
         return checks
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -210,7 +210,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def current_time(rt: RuntimeDep) -> datetime:
+async def current_time(rt: RuntimeDep) -> datetime:
     return rt.clock.now()
 
 
