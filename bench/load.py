@@ -26,7 +26,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 def wrk_binary() -> str:
     found = shutil.which("wrk")
     if found is None:
-        raise SystemExit("wrk is not installed: apt-get install -y wrk (Debian)")
+        raise SystemExit("wrk is not installed: run bench/install (Debian package wrk)")
     return found
 
 

@@ -5,7 +5,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -108,10 +108,20 @@ class Runtime:
 
     background: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
+    # the transactions of `commit` and `commit_once` this replica runs at once (settings.max_concurrent_transactions)
+    transaction_slots: asyncio.Semaphore | None = None
+
+    def __post_init__(self) -> None:
+        if self.transaction_slots is None and self.settings.max_concurrent_transactions > 0:
+            self.transaction_slots = asyncio.Semaphore(self.settings.max_concurrent_transactions)
+
+    def _transaction_slot(self) -> AbstractAsyncContextManager[Any]:
+        return self.transaction_slots if self.transaction_slots is not None else nullcontext()
 
     async def commit(self, fn: Callable[[Session], Awaitable[T]]) -> T:
         """Run a state change (with its outbox entries) in one transaction, then nudge the relay."""
-        result = await in_transaction(self.mongo, fn, timeout_s=self.settings.transaction_deadline_s)
+        async with self._transaction_slot():
+            result = await in_transaction(self.mongo, fn, timeout_s=self.settings.transaction_deadline_s)
         self.relay.wake()
         return result
 
@@ -125,15 +135,16 @@ class Runtime:
     ) -> dict[str, Any]:
         """`commit` under an Idempotency-Key: a replay returns the first reply, another body is 422."""
         fingerprint = idempotency.request_fingerprint(body)
-        result = await idempotency.run_idempotent(
-            self.mongo,
-            self.db,
-            key,
-            fingerprint,
-            fn,
-            timeout_s=self.settings.transaction_deadline_s,
-            optimistic=optimistic,
-        )
+        async with self._transaction_slot():
+            result = await idempotency.run_idempotent(
+                self.mongo,
+                self.db,
+                key,
+                fingerprint,
+                fn,
+                timeout_s=self.settings.transaction_deadline_s,
+                optimistic=optimistic,
+            )
         self.relay.wake()
         return result
 
