@@ -53,9 +53,10 @@ class Settings(BaseSettings):
     # kernel caps it at net.core.somaxconn)
     backlog: int = Field(4096, gt=0)
     # requests one process works on at once (0: no limit); more wait up to admission_wait_s for a slot, then get 503
-    # with Retry-After. Kept under the MongoDB driver's pool (100) so that no request queues there past its deadline
-    max_concurrent_requests: int = Field(64, ge=0)
-    admission_wait_s: float = Field(2.0, ge=0)
+    # with Retry-After. Kept well under the MongoDB driver's pool (100) so that no request queues there past its
+    # deadline; measured on 2 cores, a booking spike and a sync storm both went faster at 16 than at 64
+    max_concurrent_requests: int = Field(16, ge=0)
+    admission_wait_s: float = Field(5.0, ge=0)
     # transactions of request handlers one process runs at once (0: no limit); more wait their turn. Measured on the
     # embedded SecantusDB (2 cores): a sync storm applied ~3x the operations per second at 4 as at 64, because
     # its transaction registry serialises every statement of concurrent transactions behind each other
