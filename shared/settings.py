@@ -58,9 +58,10 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(16, ge=0)
     admission_wait_s: float = Field(5.0, ge=0)
     # transactions of request handlers one process runs at once (0: no limit); more wait their turn. Measured on the
-    # embedded SecantusDB (2 cores): a sync storm applied ~3x the operations per second at 4 as at 64, because
-    # its transaction registry serialises every statement of concurrent transactions behind each other
-    max_concurrent_transactions: int = Field(4, ge=0)
+    # embedded SecantusDB (2 cores), whose transaction registry makes the statements of concurrent transactions wait
+    # for each other: a sync storm applied ~5x the operations per second at 1 as at 64 (~2x as at 4), a booking
+    # spike was as fast. Unmeasured on mongod, which runs transactions concurrently: raise it there
+    max_concurrent_transactions: int = Field(1, ge=0)
     admission_retry_after_s: int = Field(1, ge=1)
     programme_file: Path = REPO_ROOT / "config" / "programme.toml"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
