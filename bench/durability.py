@@ -108,25 +108,23 @@ def booking(mode: str, vhost: RabbitVhost, scratch: Path, args: argparse.Namespa
     }
 
     def work(url: str, uri: str) -> dict[str, float]:
-        async def run() -> dict[str, Any]:
+        async def prepare() -> list[str]:
             async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-                session_ids = await set_up(client, 5, args.clients // 10)
-            return await spike(url, args.clients, 200, session_ids)
+                return await set_up(client, 5, args.clients // 10)
 
-        result = asyncio.run(run())
-        return {"rate": args.clients / result["elapsed"], "booked": float(result["statuses"].get(201, 0))}
+        result = spike(url, args.clients, 200, asyncio.run(prepare()), {})
+        return {"rate": result["answered"] / result["span_s"], "booked": float(result["statuses"].get("201", 0))}
 
     return dict(one_service(mode, "registration", vhost, scratch, extra, work))
 
 
 def sync(mode: str, vhost: RabbitVhost, scratch: Path, args: argparse.Namespace) -> dict[str, float]:
     def work(url: str, uri: str) -> dict[str, float]:
-        async def run() -> dict[str, float]:
+        async def prepare() -> dict[str, list[str]]:
             async with httpx.AsyncClient(timeout=600) as client:
-                ids = await seed(client, url, args.commissioners)
-            return await sync_storm(url, ids, 64, uri)
+                return await seed(client, url, args.commissioners)
 
-        return asyncio.run(run())
+        return dict(sync_storm(url, asyncio.run(prepare()), 64, uri, {}, scratch))
 
     return dict(one_service(mode, "volunteers", vhost, scratch, {"SCIWEEK_VOLUNTEERS_MISSED_CHECK_S": "0"}, work))
 

@@ -1,27 +1,32 @@
-"""Registration benchmark: a public booking spike and listing reads against the real process, as ratios.
+"""Registration benchmark: the public booking spike and listing reads against the real process, as ratios.
 
-Run: .venv/bin/python -m bench.registration [--clients 2000] [--sessions 5] [--seats 100]
-     [--concurrency 500] [--reads 1000]
-Baselines measured in the same run on the same SecantusDB: the raw conditional-update rate
-(`update_one` with a `remaining >= 1` filter, 200 in flight) and the raw find-by-_id rate.
-Needs RabbitMQ at AMQP_URL (a throw-away vhost is created) and the SecantusDB install (./scripts/install).
+Run: .venv/bin/python -m bench.registration [--attempts 4000] [--connections 1000] [--sessions 5] [--seats 80]
+     [--replicas 1,2] [--reads 4000]
+HTTP is driven by `wrk` (Debian package `wrk`) with the Lua scripts in bench/lua/. Baselines measured in the same
+run on the same SecantusDB: the raw conditional-update rate (`update_one` with a `remaining >= 1` filter, 200 in
+flight) and the raw find-by-_id rate. The spike runs once per replica count (`SCIWEEK_WORKERS` processes of the
+service on one socket), each on fresh sessions; CPU is reported per process (service, SecantusDB, the broker,
+wrk). Needs RabbitMQ at AMQP_URL (a throw-away vhost is created) and the SecantusDB install (./scripts/install).
 """
 
 import argparse
 import asyncio
+import os
 import re
 import tempfile
 import time
-from collections import Counter
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench.pipeline import bounded, op_count, pct
+from bench.load import cpu_line, cpu_of, listening_pid, run_wrk
+from bench.pipeline import bounded, op_count
 from sciweek.embedded import SecantusServer, ServiceProcess, free_port
 from shared.auth import mint_token
 from shared.settings import REPO_ROOT, Settings
@@ -88,57 +93,86 @@ async def set_up(client: httpx.AsyncClient, sessions: int, seats: int) -> list[s
     return [s["session_id"] for s in published.json()["sessions"]]
 
 
-def phone_client(i: int) -> dict[str, str]:
-    """Each simulated phone is its own client of the per-client public rate limit (behind a trusted proxy)."""
-    return {"X-Forwarded-For": f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"}
+def spike(
+    url: str, attempts: int, connections: int, session_ids: list[str], watch: dict[str, list[int]]
+) -> dict[str, Any]:
+    """`attempts` bookings from `connections` clients at once (each a new phone and Idempotency-Key), via wrk."""
+    return run_wrk(
+        url,
+        "spike.lua",
+        connections=connections,
+        args=[str(attempts), uuid.uuid4().hex[:8], *session_ids],  # keys of another run must not replay
+        watch=watch,
+        timeout_s=60,
+    )
 
 
-async def spike(url: str, clients: int, concurrency: int, session_ids: list[str]) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
-        latencies: list[float] = []
-
-        async def book(i: int) -> int | str:
-            body = {"session_id": session_ids[i % len(session_ids)], "name": "访客", "phone": f"139{i:08d}"}
-            started = time.perf_counter()
-            try:
-                reply = await client.post("/api/v1/public/bookings", json=body, headers=phone_client(i))
-            except httpx.HTTPError as exc:  # counted, not fatal: a spike may drop connections
-                return type(exc).__name__
-            latencies.append(time.perf_counter() - started)
-            return reply.status_code
-
-        started = time.perf_counter()
-        statuses = Counter(await bounded(clients, concurrency, book))
-        elapsed = time.perf_counter() - started
-        listing = (await client.get("/api/v1/public/opendays")).json()
-    remaining = sum(s["remaining"] for o in listing["items"] for s in o["sessions"])
-    return {"elapsed": elapsed, "statuses": statuses, "latencies": latencies, "remaining": remaining}
+async def seats_left(uri: str, session_ids: list[str]) -> tuple[int, int]:
+    """(remaining seats, confirmed bookings) of the sessions, read from the service's database."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
+    db = client["sciweek_registration"]
+    remaining = sum([s["remaining"] async for s in db["seats"].find({"_id": {"$in": session_ids}})])
+    confirmed = await db["bookings"].count_documents({"session_id": {"$in": session_ids}, "status": "confirmed"})
+    await client.close()
+    return remaining, confirmed
 
 
-async def reads(url: str, path: str, n: int, concurrency: int, many_clients: bool = True) -> float:
-    """GETs of `path` per second (the HTTP client's own cost included), from n distinct clients or from one."""
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(max_connections=concurrency)) as client:
-        started = time.perf_counter()
-        await bounded(n, concurrency, lambda i: client.get(path, headers=phone_client(i) if many_clients else {}))
-        return n / (time.perf_counter() - started)
+def broker_pid() -> list[int]:
+    pid = listening_pid(urlsplit(Settings(service="registration").amqp_url).port or 5672)
+    return [pid] if pid else []
+
+
+def run_spikes(args: argparse.Namespace, uri: str, db_pid: int, env: dict[str, str], workdir: Path) -> list[Any]:
+    """The spike once per replica count, each on a freshly started service and fresh sessions."""
+    results = []
+    for replicas in args.replicas:
+        process = ServiceProcess(
+            "registration", free_port(), {**env, "SCIWEEK_WORKERS": str(replicas)}, workdir / "registration.log"
+        )
+        try:
+            process.start()
+            process.wait_ready()
+            session_ids = asyncio.run(_set_up(process.url, args.sessions, args.seats))
+            assert process.process is not None
+            watch = {
+                f"registration x{replicas}": [process.process.pid],
+                "SecantusDB": [db_pid],
+                "RabbitMQ": broker_pid(),
+            }
+            ops_before = asyncio.run(op_count(uri))
+            result = spike(process.url, args.attempts, args.connections, session_ids, watch)
+            result["ops"] = asyncio.run(op_count(uri)) - ops_before
+            result["remaining"], result["confirmed_in_db"] = asyncio.run(seats_left(uri, session_ids))
+            result["replicas"] = replicas
+            if replicas == args.replicas[0]:
+                path = f"/api/v1/public/opendays?city_code={CITY}"
+                result["reads"] = [
+                    run_wrk(process.url, "gets.lua", connections=50, args=[str(args.reads), path, "many"]),
+                    run_wrk(process.url, "gets.lua", connections=50, args=[str(args.reads), path, "one"]),
+                    run_wrk(process.url, "gets.lua", connections=50, args=[str(args.reads), "/healthz", "one"]),
+                ]
+            results.append(result)
+        finally:
+            process.stop()
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--attempts", type=int, default=4000)
+    parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--sessions", type=int, default=5)
-    parser.add_argument("--seats", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=500)
-    parser.add_argument("--reads", type=int, default=1000)
+    parser.add_argument("--seats", type=int, default=80)
+    parser.add_argument("--replicas", type=lambda v: [int(x) for x in v.split(",")], default=[1, 2])
+    parser.add_argument("--reads", type=int, default=4000)
     args = parser.parse_args()
     vhost = RabbitVhost(Settings(service="registration").amqp_url)
     vhost.create()
     db = SecantusServer(":memory:")
     workdir = Path(tempfile.mkdtemp(prefix="bench-registration-"))
-    process: ServiceProcess | None = None
     try:
         uri = db.start()
+        assert db.process is not None
         env = {
             "AMQP_URL": vhost.url,
             "MONGODB_URL": uri,
@@ -147,25 +181,14 @@ def main() -> None:
             "SCIWEEK_PROGRAMME_FILE": str(programme_around_today(workdir)),
             "SCIWEEK_LOG_LEVEL": "WARNING",
         }
-        process = ServiceProcess("registration", free_port(), env, workdir / "registration.log")
-        process.start()
-        process.wait_ready()
-        raw_updates = asyncio.run(raw_conditional_updates(uri, 3000))
+        with cpu_of({"SecantusDB": [db.process.pid], "bench client (pymongo)": [os.getpid()]}) as raw_cpu:
+            raw_updates = asyncio.run(raw_conditional_updates(uri, 3000))
         raw_reads = asyncio.run(raw_find_by_id(uri, 3000))
-        session_ids = asyncio.run(_set_up(process.url, args.sessions, args.seats))
-        ops_before = asyncio.run(op_count(uri))
-        result = asyncio.run(spike(process.url, args.clients, args.concurrency, session_ids))
-        result["ops"] = asyncio.run(op_count(uri)) - ops_before
-        path = f"/api/v1/public/opendays?city_code={CITY}"
-        listing = asyncio.run(reads(process.url, path, args.reads, 50))
-        one_client = asyncio.run(reads(process.url, path, args.reads, 50, many_clients=False))
-        bare = asyncio.run(reads(process.url, "/healthz", args.reads, 50))
+        spikes = run_spikes(args, uri, db.process.pid, env, workdir)
     finally:
-        if process is not None:
-            process.stop()
         db.stop()
         vhost.delete()
-    report(args, raw_updates, raw_reads, result, (listing, one_client, bare))
+    report(args, (raw_updates, raw_reads), raw_cpu, spikes)
 
 
 async def _set_up(url: str, sessions: int, seats: int) -> list[str]:
@@ -173,39 +196,60 @@ async def _set_up(url: str, sessions: int, seats: int) -> list[str]:
         return await set_up(client, sessions, seats)
 
 
+def dropped(result: dict[str, Any]) -> int:
+    """Requests sent and never answered (wrk's socket error counts also include idle keep-alive closes)."""
+    return int(result["sent"]) - int(result["answered"])
+
+
 def report(
-    args: argparse.Namespace,
-    raw_updates: float,
-    raw_reads: float,
-    result: dict[str, Any],
-    listing: tuple[float, float, float],
+    args: argparse.Namespace, raw: tuple[float, float], raw_cpu: dict[str, float], spikes: list[dict[str, Any]]
 ) -> None:
+    raw_updates, raw_reads = raw
     capacity = args.sessions * args.seats
-    rate = args.clients / result["elapsed"]
-    booked = result["statuses"].get(201, 0)
     print("\n== baselines (this run, same SecantusDB) ==")
-    print(f"conditional update_one (remaining >= 1), 200 in flight  {raw_updates:9.0f} /s")
+    print(f"conditional update_one (remaining >= 1), 200 in flight  {raw_updates:9.0f} /s   CPU: {cpu_line(raw_cpu)}")
     print(f"find_one by _id, 50 in flight                           {raw_reads:9.0f} /s")
-    print(f"\n== booking spike: {args.clients} clients, {args.sessions} sessions x {args.seats} seats ==")
-    print(f"answers                         {dict(result['statuses'])}")
-    print(
-        f"confirmed / capacity            {booked} / {capacity}   remaining after: {result['remaining']}"
-        f"   {'OK' if booked + result['remaining'] == capacity else 'MISMATCH'}"
-    )
-    print(f"booking requests answered       {rate:9.0f} /s   ({rate / raw_updates:.2f} x raw conditional-update rate)")
-    print(f"confirmed bookings              {booked / result['elapsed']:9.0f} /s")
-    ops = result["ops"] / args.clients
-    print(f"DB operations per request       {ops:9.1f}   (serverStatus opcounters, relay included)")
-    print(f"  vs DB ceiling (raw rate / ops) {rate / (raw_updates / ops):8.2f} x")
-    p50, p99 = pct(result["latencies"], 0.5) * 1e3, pct(result["latencies"], 0.99) * 1e3
-    print(f"latency p50 / p99               {p50:7.0f} / {p99:.0f} ms   (at {args.concurrency} in flight)")
-    print("\n== public listing (1 s page cache) ==")
-    rate, one_client, bare = listing
-    print(f"listing reads                   {rate:9.0f} /s   ({rate / raw_reads:.2f} x raw find-by-_id rate)")
-    print(
-        f"  same reads from one client     {one_client:8.0f} /s   ({rate / one_client:.2f} x: per-client limits cost)"
-    )
-    print(f"  GET /healthz of the process    {bare:8.0f} /s   ({one_client / bare:.2f} x: the HTTP stack is the limit)")
+    for result in spikes:
+        replicas = result["replicas"]
+        rate = result["answered"] / result["span_s"]
+        booked = result["statuses"].get("201", 0)
+        print(
+            f"\n== booking spike, {replicas} replica(s): {args.attempts} attempts from {args.connections} connections, "
+            f"{args.sessions} sessions x {args.seats} seats =="
+        )
+        print(
+            f"answers                         {result['statuses']}   (503/429 without Retry-After: "
+            f"{result['no_retry_after']})"
+        )
+        # seats still held by a request that failed are returned by the reclaim job: taken = confirmed + held
+        oversold = result["confirmed_in_db"] > capacity - result["remaining"] or result["remaining"] < 0
+        print(
+            f"confirmed / capacity            {booked} / {capacity}   remaining after: {result['remaining']}   "
+            f"confirmed in the database: {result['confirmed_in_db']}   {'OVERSOLD' if oversold else 'no oversell'}"
+        )
+        print(f"refusals by code                {result['codes']}")
+        print(f"dropped (sent, never answered)  {dropped(result):9d}   wrk socket errors: {result['errors']}")
+        print(
+            f"booking requests answered       {rate:9.0f} /s   ({rate / raw_updates:.2f} x raw conditional-update rate)"
+        )
+        if replicas != spikes[0]["replicas"]:
+            first = spikes[0]["answered"] / spikes[0]["span_s"]
+            print(f"  vs {spikes[0]['replicas']} replica(s)                 {rate / first:9.2f} x")
+        ops = result["ops"] / max(1, result["answered"])
+        print(f"DB operations per request       {ops:9.1f}   (serverStatus opcounters, relay included)")
+        print(
+            f"latency p50 / p99 / max         {result['latency_ms']['p50']:7.0f} / {result['latency_ms']['p99']:.0f} "
+            f"/ {result['latency_ms']['max']:.0f} ms"
+        )
+        print(f"CPU (% of one core)             {cpu_line(result['cpu'])}")
+        if "reads" in result:
+            many, one, bare = (r["answered"] / r["span_s"] for r in result["reads"])
+            print("\n== public listing (1 s page cache), 50 connections ==")
+            print(f"listing reads                   {many:9.0f} /s   ({many / raw_reads:.2f} x raw find-by-_id rate)")
+            print(f"  same reads from one client     {one:8.0f} /s   ({many / one:.2f} x: per-client limits cost)")
+            print(
+                f"  GET /healthz of the process    {bare:8.0f} /s   ({one / bare:.2f} x: the HTTP stack is the limit)"
+            )
 
 
 if __name__ == "__main__":

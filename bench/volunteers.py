@@ -1,6 +1,7 @@
 """Volunteers benchmark: 1000 commissioners each syncing a 10-operation offline batch at once.
 
 Run: .venv/bin/python -m bench.volunteers [--commissioners 1000] [--connections 64]
+Batches are sent by `wrk` (Debian package `wrk`, script bench/lua/sync.lua); CPU is reported per process.
 Prints operations/s and the p99 batch latency against the raw SecantusDB write rate measured in the same
 run (sequential and 64 in flight), the DB operations each synced operation costs, and the auto-planner's
 time for 300 commissioners x 500 villages. Needs RabbitMQ at AMQP_URL and the SecantusDB install.
@@ -8,6 +9,7 @@ time for 300 commissioners x 500 villages. Needs RabbitMQ at AMQP_URL and the Se
 
 import argparse
 import asyncio
+import json
 import random
 import tempfile
 import time
@@ -19,7 +21,9 @@ from typing import Any
 import httpx
 from pymongo import AsyncMongoClient
 
-from bench.pipeline import bounded, op_count, pct, raw_db_insert_rate
+from bench.load import cpu_line, run_wrk
+from bench.pipeline import bounded, op_count, raw_db_insert_rate
+from bench.registration import broker_pid
 from sciweek.embedded import SecantusServer, ServiceProcess, free_port
 from services.volunteers.domain.planner import propose
 from shared.auth import mint_token
@@ -99,40 +103,30 @@ def batch(assignment_ids: list[str]) -> list[dict[str, Any]]:
     return ops
 
 
-async def sync_storm(url: str, ids: dict[str, list[str]], connections: int, uri: str) -> dict[str, float]:
-    latencies: list[float] = []
-    resent = [0]
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(timeout=600, limits=limits) as client:
-        work = [(bearer("volunteer", sub=who), batch(aids)) for who, aids in ids.items()]
-
-        async def one(headers: dict[str, str], ops: list[dict[str, Any]]) -> None:
-            started = time.perf_counter()
-            for attempt in range(3):  # a dropped keep-alive connection: resend, as a phone would (ops replay)
-                try:
-                    response = await client.post(f"{url}/api/v1/sync", json={"operations": ops}, headers=headers)
-                    break
-                except httpx.TransportError:
-                    resent[0] += 1
-                    if attempt == 2:
-                        raise
-            response.raise_for_status()
-            assert all(r["status"] == "applied" for r in response.json()["results"]), response.text
-            latencies.append(time.perf_counter() - started)
-
-        before = await op_count(uri)
-        started = time.perf_counter()
-        await asyncio.gather(*(one(h, ops) for h, ops in work))
-        elapsed = time.perf_counter() - started
-        db_ops = await op_count(uri) - before
-    operations = sum(len(ops) for _, ops in work)
+def sync_storm(
+    url: str, ids: dict[str, list[str]], connections: int, uri: str, watch: dict[str, list[int]], scratch: Path
+) -> dict[str, Any]:
+    """Every commissioner's batch sent once through wrk at `connections` at a time; each op must be applied."""
+    requests = scratch / "sync-requests.tsv"
+    with requests.open("w", encoding="utf-8") as out:
+        for who, aids in ids.items():
+            token = mint_token(TOKEN_SETTINGS, role="volunteer", sub=who)
+            out.write(f"{token}\t{json.dumps({'operations': batch(aids)}, ensure_ascii=False)}\n")
+    before = asyncio.run(op_count(uri))
+    result = run_wrk(url, "sync.lua", connections=connections, args=[str(requests)], watch=watch, timeout_s=300)
+    db_ops = asyncio.run(op_count(uri)) - before
+    operations = 10 * len(ids)
     return {
-        "ops_per_s": operations / elapsed,
-        "elapsed": elapsed,
-        "p50": pct(latencies, 0.5),
-        "p99": pct(latencies, 0.99),
+        "operations": operations,
+        "applied": result["applied"],  # a batch answered 503 (with Retry-After) is the phone's to send again
+        "statuses": result["statuses"],
+        "ops_per_s": result["applied"] / result["span_s"],
+        "elapsed": result["span_s"],
+        "p50": result["latency_ms"]["p50"] / 1e3,
+        "p99": result["latency_ms"]["p99"] / 1e3,
         "db_ops_per_op": db_ops / operations,
-        "resent": resent[0],
+        "dropped": result["sent"] - result["answered"],
+        "cpu": result["cpu"],
     }
 
 
@@ -162,12 +156,15 @@ def planner_seconds(people: int, places: int) -> tuple[float, int]:
     return time.perf_counter() - started, len(chosen)
 
 
-async def run(args: argparse.Namespace, uri: str, vhost: RabbitVhost, namespace: str, url: str) -> dict[str, Any]:
-    raw_sequential = await raw_db_insert_rate(uri, 2000)
-    raw_concurrent = await concurrent_insert_rate(uri, 4000, 64)
-    async with httpx.AsyncClient(timeout=600) as client:
-        ids = await seed(client, url, args.commissioners)
-    storm = await sync_storm(url, ids, args.connections, uri)
+def run(args: argparse.Namespace, uri: str, url: str, watch: dict[str, list[int]], scratch: Path) -> dict[str, Any]:
+    raw_sequential = asyncio.run(raw_db_insert_rate(uri, 2000))
+    raw_concurrent = asyncio.run(concurrent_insert_rate(uri, 4000, 64))
+
+    async def prepare() -> dict[str, list[str]]:
+        async with httpx.AsyncClient(timeout=600) as client:
+            return await seed(client, url, args.commissioners)
+
+    storm = sync_storm(url, asyncio.run(prepare()), args.connections, uri, watch, scratch)
     return {"raw_sequential": raw_sequential, "raw_concurrent": raw_concurrent, **storm}
 
 
@@ -194,7 +191,9 @@ def main() -> None:
         service = ServiceProcess("volunteers", free_port(), env, logs / "volunteers.log")
         service.start()
         service.wait_ready()
-        figures = asyncio.run(run(args, uri, vhost, namespace, service.url))
+        assert db.process is not None and service.process is not None
+        watch = {"volunteers": [service.process.pid], "SecantusDB": [db.process.pid], "RabbitMQ": broker_pid()}
+        figures = run(args, uri, service.url, watch, logs)
     finally:
         if service is not None:
             service.stop()
@@ -206,15 +205,18 @@ def main() -> None:
     print(f"SecantusDB insert_one, sequential        {figures['raw_sequential']:9.0f} /s")
     print(f"SecantusDB insert_one, 64 in flight      {figures['raw_concurrent']:9.0f} /s")
     print(f"\n== {args.commissioners} commissioners x 10-operation sync batch, all at once ==")
+    print(f"answers (batches)                        {figures['statuses']}")
+    print(f"operations applied                       {figures['applied']:9d} of {figures['operations']}")
     print(f"operations applied                       {ops:9.0f} /s   ({figures['elapsed']:.1f} s in all)")
     print(f"  vs raw insert_one sequential           {ops / figures['raw_sequential']:9.2f} x")
     print(f"  vs raw insert_one 64 in flight         {ops / figures['raw_concurrent']:9.2f} x")
     print(f"DB operations per synced operation       {figures['db_ops_per_op']:9.1f}  (serverStatus opcounters)")
     ceiling = figures["raw_concurrent"] / figures["db_ops_per_op"]
     print(f"  vs DB ceiling (64-in-flight rate / ops){ops / ceiling:9.2f} x")
-    print(f"batches resent after a dropped connection {figures['resent']:8d}")
+    print(f"dropped (sent, never answered)           {figures['dropped']:9d}")
     print(f"batch latency p50 / p99                  {figures['p50'] * 1e3:7.0f} / {figures['p99'] * 1e3:.0f} ms")
     print(f"  p99 vs one raw insert (sequential)     {figures['p99'] * figures['raw_sequential']:9.0f} x")
+    print(f"CPU (% of one core)                      {cpu_line(figures['cpu'])}")
     print(f"\nauto-planner, 300 commissioners x 500 villages: {plan_s:.2f} s for {planned} proposals")
 
 

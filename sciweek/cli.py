@@ -62,6 +62,7 @@ def serve(args: argparse.Namespace) -> None:
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        backlog=settings.backlog,
         loop="uvloop",
         http="httptools",
         log_level="warning",

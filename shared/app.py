@@ -5,7 +5,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import idempotency, outbox, rehearsal, web
+from shared.admission import ConcurrencyLimit
 from shared.auth import Admin, TokenVerifier
 from shared.cache import TtlCache
 from shared.clock import Clock, rehearsal_from
@@ -108,21 +109,43 @@ class Runtime:
 
     background: list[asyncio.Task[None]] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
+    # the transactions of `commit` and `commit_once` this replica runs at once (settings.max_concurrent_transactions)
+    transaction_slots: asyncio.Semaphore | None = None
+
+    def __post_init__(self) -> None:
+        if self.transaction_slots is None and self.settings.max_concurrent_transactions > 0:
+            self.transaction_slots = asyncio.Semaphore(self.settings.max_concurrent_transactions)
+
+    def _transaction_slot(self) -> AbstractAsyncContextManager[Any]:
+        return self.transaction_slots if self.transaction_slots is not None else nullcontext()
 
     async def commit(self, fn: Callable[[Session], Awaitable[T]]) -> T:
         """Run a state change (with its outbox entries) in one transaction, then nudge the relay."""
-        result = await in_transaction(self.mongo, fn, timeout_s=self.settings.transaction_deadline_s)
+        async with self._transaction_slot():
+            result = await in_transaction(self.mongo, fn, timeout_s=self.settings.transaction_deadline_s)
         self.relay.wake()
         return result
 
     async def commit_once(
-        self, key: str | None, body: Any, fn: Callable[[Session], Awaitable[dict[str, Any]]]
+        self,
+        key: str | None,
+        body: Any,
+        fn: Callable[[Session], Awaitable[dict[str, Any]]],
+        *,
+        optimistic: bool = False,
     ) -> dict[str, Any]:
         """`commit` under an Idempotency-Key: a replay returns the first reply, another body is 422."""
         fingerprint = idempotency.request_fingerprint(body)
-        result = await idempotency.run_idempotent(
-            self.mongo, self.db, key, fingerprint, fn, timeout_s=self.settings.transaction_deadline_s
-        )
+        async with self._transaction_slot():
+            result = await idempotency.run_idempotent(
+                self.mongo,
+                self.db,
+                key,
+                fingerprint,
+                fn,
+                timeout_s=self.settings.transaction_deadline_s,
+                optimistic=optimistic,
+            )
         self.relay.wake()
         return result
 
@@ -191,7 +214,7 @@ class Runtime:
         return checks
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -199,7 +222,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def current_time(rt: RuntimeDep) -> datetime:
+async def current_time(rt: RuntimeDep) -> datetime:
     return rt.clock.now()
 
 
@@ -337,6 +360,12 @@ def build_app(spec: ServiceSpec, settings: Settings) -> FastAPI:
         log.warning("using the development JWT secret: set SCIWEEK_JWT_SECRET in production")
     install_problem_handlers(app)
     app.add_exception_handler(PyMongoError, _on_database_error)
+    app.add_middleware(  # inside HttpMiddleware: a refusal still carries its X-Request-ID and is counted
+        ConcurrencyLimit,
+        limit=settings.max_concurrent_requests,
+        wait_s=settings.admission_wait_s,
+        retry_after_s=settings.admission_retry_after_s,
+    )
     app.add_middleware(
         HttpMiddleware,
         metrics=metrics,

@@ -111,7 +111,7 @@ def can_mint(settings: Settings) -> bool:
 _bearer = HTTPBearer(auto_error=False, description="JWT bearer token")
 
 
-def current_principal(
+async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     """The verified caller; 401 without a valid bearer token."""

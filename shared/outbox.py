@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import pymongo
 from pydantic import BaseModel
@@ -49,21 +49,29 @@ class Outbox:
         await add_to_outbox(self.db, session, event)
         return event
 
+    async def emit_all(self, session: Session, items: list[tuple[BaseModel, str | None]]) -> list[Envelope]:
+        """`emit` for each (data, subject) in order, recorded with one insert (a batch of work, one write)."""
+        events = [new_event(event_type_of(data), data, source=self.source, subject=subject) for data, subject in items]
+        if events:
+            await self.db[OUTBOX].insert_many([_outbox_entry(e) for e in events], session=session)
+        return events
+
 
 async def add_to_outbox(db: AsyncDatabase[Document], session: Session, event: Envelope) -> None:
     """Record `event` for publishing, inside the caller's transaction."""
-    await db[OUTBOX].insert_one(
-        {
-            "_id": event.id,
-            "type": event.type,
-            "envelope": event.model_dump(mode="json"),
-            "status": "pending",
-            "created_at": event.time,
-            "due_at": event.time,
-            "attempts": 0,
-        },
-        session=session,
-    )
+    await db[OUTBOX].insert_one(_outbox_entry(event), session=session)
+
+
+def _outbox_entry(event: Envelope) -> dict[str, Any]:
+    return {
+        "_id": event.id,
+        "type": event.type,
+        "envelope": event.model_dump(mode="json"),
+        "status": "pending",
+        "created_at": event.time,
+        "due_at": event.time,
+        "attempts": 0,
+    }
 
 
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:

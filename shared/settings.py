@@ -54,6 +54,20 @@ class Settings(BaseSettings):
     # uvicorn worker processes of `sciweek serve` on one host (each its own event loop, relay lease and jobs; /metrics
     # answers for the worker that takes the scrape): for more, run more replicas
     workers: int = Field(1, ge=1, le=32)
+    # pending TCP connections the listening socket queues before the kernel refuses more (uvicorn's backlog; the
+    # kernel caps it at net.core.somaxconn)
+    backlog: int = Field(4096, gt=0)
+    # requests one process works on at once (0: no limit); more wait up to admission_wait_s for a slot, then get 503
+    # with Retry-After. Kept well under the MongoDB driver's pool (100) so that no request queues there past its
+    # deadline; measured on 2 cores, a booking spike and a sync storm both went faster at 16 than at 64
+    max_concurrent_requests: int = Field(16, ge=0)
+    admission_wait_s: float = Field(5.0, ge=0)
+    # transactions of request handlers one process runs at once (0: no limit); more wait their turn. Measured on the
+    # embedded SecantusDB (2 cores), whose transaction registry makes the statements of concurrent transactions wait
+    # for each other: a sync storm applied ~5x the operations per second at 1 as at 64 (~2x as at 4), a booking
+    # spike was as fast. Unmeasured on mongod, which runs transactions concurrently: raise it there
+    max_concurrent_transactions: int = Field(1, ge=0)
+    admission_retry_after_s: int = Field(1, ge=1)
     programme_file: Path = REPO_ROOT / "config" / "programme.toml"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The rehearsal clock (演练): programme time = clock + (wall − clock_anchor) × clock_rate. Unset, the services

@@ -34,9 +34,18 @@ class UnitOfWork(Protocol):
         ...
 
     async def commit_once(
-        self, key: str | None, body: Any, fn: Callable[[Session], Awaitable[dict[str, Any]]]
+        self,
+        key: str | None,
+        body: Any,
+        fn: Callable[[Session], Awaitable[dict[str, Any]]],
+        *,
+        optimistic: bool = False,
     ) -> dict[str, Any]:
-        """`commit` under an Idempotency-Key: a replay returns the first result."""
+        """`commit` under an Idempotency-Key: a replay returns the first result.
+
+        `optimistic`: the key is expected to be new (the caller found no record): it is written without being read
+        first, and only a collision runs `fn` again after reading the record.
+        """
         ...
 
     def cache(self, name: str, ttl_s: float) -> TtlCache[Any]:

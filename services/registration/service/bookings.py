@@ -40,15 +40,21 @@ def booking_view(uow: UnitOfWork, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def book(uow: UnitOfWork, fields: dict[str, Any], key: str | None, sessions: TtlCache[Any]) -> dict[str, Any]:
-    """Take seats with one conditional write, then commit the booking and its event (or join the waiting list)."""
+    """Take seats with one conditional write, then commit the booking and its event (or join the waiting list).
+
+    A spike costs the database little: a session found full is remembered for the listing's cache time (seats freed
+    meanwhile go to its waiting list first), a replay is looked up only when no seat was taken (a replay that took
+    one finds its first answer in the transaction and gives the seat back), and the fresh Idempotency-Key is written
+    without being read first.
+    """
     scoped_key = idempotency_scope("public", "book", key)
-    if scoped_key is not None and (replay := await _replay(uow, scoped_key, fields)) is not None:
-        return replay  # answered before taking any seat
     seat, openday = await _bookable_session(uow, fields["session_id"], sessions)
     rules.check_bookable(openday, fields["party_size"], uow.clock.now())
     booking_id = str(uuid.uuid4())
     rules.check_session_open(openday, seat["_id"])
-    taken = await store.take_seats(uow.db, seat["_id"], fields["party_size"], booking_id)
+    taken = await _take_seats(uow, seat["_id"], fields["party_size"], booking_id)
+    if not taken and scoped_key is not None and (replay := await _replay(uow, scoped_key, fields)) is not None:
+        return replay
     joining = not taken and fields["waitlist_if_full"]
     if joining and await uow.db[SEATS].count_documents({"_id": seat["_id"], "cancelled": True}):
         raise rules.session_cancelled()  # cancelled after the open day was cached: not even the waiting list
@@ -60,7 +66,7 @@ async def book(uow: UnitOfWork, fields: dict[str, Any], key: str | None, session
         )
     doc = _new_booking(booking_id, fields, seat, openday, "confirmed" if taken else "waitlisted", uow.clock.now())
     try:
-        body = await uow.commit_once(scoped_key, fields, lambda s: _insert_booking(uow, s, doc))
+        body = await uow.commit_once(scoped_key, fields, lambda s: _insert_booking(uow, s, doc), optimistic=True)
     except BaseException as exc:
         if taken:  # nothing was committed: the seats go back
             await store.give_back_seats(uow.db, seat["_id"], booking_id)
@@ -68,11 +74,28 @@ async def book(uow: UnitOfWork, fields: dict[str, Any], key: str | None, session
         if refusal is not None:
             raise refusal from None
         raise
-    if taken and body.get("id") != booking_id:  # a concurrent replay of the same key committed first
+    if taken and body.get("id") != booking_id:  # a replay (or a concurrent one) of the same key committed first
         await store.give_back_seats(uow.db, seat["_id"], booking_id)
     elif taken:
         await store.settle_hold(uow.db, seat["_id"], booking_id)
     return body
+
+
+async def _take_seats(uow: UnitOfWork, session_id: str, party_size: int, booking_id: str) -> bool:
+    """`store.take_seats`, skipped while this replica saw the session too full for this party within the last second."""
+    full = _full_sessions(uow)
+    smallest_refused = full.get(session_id)
+    if smallest_refused is not None and party_size >= smallest_refused:
+        return False
+    taken = await store.take_seats(uow.db, session_id, party_size, booking_id)
+    if not taken:
+        full.put(session_id, min(party_size, smallest_refused or party_size))
+    return taken
+
+
+def _full_sessions(uow: UnitOfWork) -> TtlCache[int]:
+    """Sessions this replica found full, with the smallest party refused: kept as long as the listing's pages."""
+    return uow.cache("full_sessions", uow.settings.registration_listing_cache_s)
 
 
 async def _replay(uow: UnitOfWork, scoped_key: str, fields: dict[str, Any]) -> dict[str, Any] | None:
@@ -245,6 +268,7 @@ async def _end_booking(
 
 async def pass_on_seats(uow: UnitOfWork, session: Session, session_id: str, freed: int) -> None:
     """Offer freed (and any remaining) seats to waiting parties in order; the rest return to the public."""
+    _full_sessions(uow).discard(session_id)  # this replica stops refusing at once; others within a second
     seat = await uow.db[SEATS].find_one({"_id": session_id}, session=session)
     assert seat is not None
     waiting = await (

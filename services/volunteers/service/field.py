@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.volunteers.domain import assignments as dispatch_rules
 from services.volunteers.domain import events
@@ -62,6 +62,12 @@ class FieldSession:
         self.villages: dict[str, dict[str, Any]] = {}
         self.households: dict[str, frozenset[str]] = {}  # village code -> its household ids
         self.late: list[tuple[dict[str, Any], int, str]] = []  # (visit, hours late, op_id) of this batch
+        # written once per batch by `finish`, not once per operation: the version each changed visit was read at,
+        # the flags raised and the events, in the order of the operations
+        self.read_versions: dict[str, int] = {}
+        self.commissioners: dict[str, dict[str, Any] | None] = {}
+        self.flags: list[dict[str, Any]] = []
+        self.events: list[tuple[BaseModel, str | None]] = []
 
     async def preload(self, assignment_ids: list[str]) -> None:
         """Read the caller's assignments the operations name, and their villages, in two queries."""
@@ -76,9 +82,10 @@ class FieldSession:
             }
         )
         codes = list({d["village_code"] for d in self.docs.values()} - set(self.villages))
-        self.villages.update({v["_id"]: v async for v in db[VILLAGES].find({"_id": {"$in": codes}}, session=session)})
+        # reference data no operation writes: read outside the transaction, where a statement costs the server less
+        self.villages.update({v["_id"]: v async for v in db[VILLAGES].find({"_id": {"$in": codes}})})
         members: dict[str, set[str]] = {code: set() for code in codes}
-        async for h in db[HOUSEHOLDS].find({"village_code": {"$in": codes}}, {"village_code": 1}, session=session):
+        async for h in db[HOUSEHOLDS].find({"village_code": {"$in": codes}}, {"village_code": 1}):
             members[h["village_code"]].add(h["_id"])
         self.households.update({code: frozenset(ids) for code, ids in members.items()})
 
@@ -137,9 +144,10 @@ class FieldSession:
         if held and not holds:
             await release_day(self.uow, self.session, old["commissioner_id"], old["visit_date"])
         elif holds and not held:
-            commissioner = await self.uow.db[COMMISSIONERS].find_one(
-                {"_id": old["commissioner_id"]}, session=self.session
-            )
+            commissioner = self.commissioners.get(old["commissioner_id"])
+            if commissioner is None:  # read once per batch
+                commissioner = await self.uow.db[COMMISSIONERS].find_one({"_id": old["commissioner_id"]})
+                self.commissioners[old["commissioner_id"]] = commissioner
             if commissioner is not None:  # re-accepting must fit the day; a visit that happened just counts
                 enforce = new["status"] == "accepted"
                 await hold_day(self.uow, self.session, commissioner, old["visit_date"], enforce)
@@ -147,27 +155,31 @@ class FieldSession:
     async def _store(self, old: dict[str, Any], outcome: rules.Outcome, op_id: str) -> None:
         assert outcome.doc is not None
         new = outcome.doc
-        done = await self.uow.db[ASSIGNMENTS].replace_one(
-            {"_id": old["_id"], "version": old["version"]}, new, session=self.session
-        )
-        if done.modified_count != 1:  # changed since it was read: its events must not go out for a write that missed
-            raise lost_update(None)
-        for data in outcome.events:
-            await self.uow.events.emit(self.session, data, subject=events.subject(new))
+        self.read_versions.setdefault(old["_id"], old["version"])
+        self.events += [(data, events.subject(new)) for data in outcome.events]
         for flag, detail in outcome.flags:
-            await self._raise_flag(new, flag, detail, op_id)
+            self._raise_flag(new, flag, detail, op_id)
 
     async def finish(self) -> None:
-        """One late-sync flag for the whole batch (on its latest operation's visit), not one per visit."""
-        if not self.late:
-            return
-        doc, hours, op_id = max(self.late, key=lambda late: late[1])
-        n = len(self.late)
-        detail = f"本批 {n} 个操作同步晚了，最多 {hours} 小时 / {n} operations synced up to {hours} h late"
-        await self._raise_flag(doc, "late_sync", detail, op_id)
+        """Write each changed visit once, then the batch's flags and events (one late-sync flag for the whole batch,
+        on its latest operation's visit, not one per visit)."""
+        if self.late:
+            doc, hours, op_id = max(self.late, key=lambda late: late[1])
+            n = len(self.late)
+            detail = f"本批 {n} 个操作同步晚了，最多 {hours} 小时 / {n} operations synced up to {hours} h late"
+            self._raise_flag(doc, "late_sync", detail, op_id)
+        for assignment_id, version in self.read_versions.items():
+            done = await self.uow.db[ASSIGNMENTS].replace_one(
+                {"_id": assignment_id, "version": version}, self.docs[assignment_id], session=self.session
+            )
+            if done.modified_count != 1:  # changed since it was read: no event may go out for a write that missed
+                raise lost_update(None)
+        if self.flags:
+            await self.uow.db[FLAGS].insert_many(self.flags, session=self.session)
+        await self.uow.events.emit_all(self.session, self.events)
 
-    async def _raise_flag(self, doc: dict[str, Any], flag: str, detail: str, op_id: str) -> None:
-        await self.uow.db[FLAGS].insert_one(
+    def _raise_flag(self, doc: dict[str, Any], flag: str, detail: str, op_id: str) -> None:
+        self.flags.append(
             {
                 "_id": str(uuid.uuid4()),
                 "op_id": op_id,
@@ -178,10 +190,9 @@ class FieldSession:
                 "detail": detail,
                 "resolved": False,
                 "created_at": self.now,
-            },
-            session=self.session,
+            }
         )
-        await self.uow.events.emit(self.session, events.visit_flagged(doc, flag, detail), subject=events.subject(doc))
+        self.events.append((events.visit_flagged(doc, flag, detail), events.subject(doc)))
 
 
 def _summary(doc: dict[str, Any]) -> dict[str, Any]:
@@ -200,7 +211,9 @@ async def sync_batch(uow: UnitOfWork, actor: Principal, ops: list[RawOperation])
     async def txn(session: Session) -> list[dict[str, Any]]:
         field = FieldSession(uow, session, actor)
         keys = [f"{actor.sub}:{op.op_id}" for op in ops]
-        prior = {d["_id"]: d async for d in uow.db[SYNC_OPS].find({"_id": {"$in": keys}}, session=session)}
+        # read outside the transaction: a record committed meanwhile makes the insert below collide, and the
+        # batch runs again and replays it
+        prior = {d["_id"]: d async for d in uow.db[SYNC_OPS].find({"_id": {"$in": keys}})}
         await field.preload(list({op.assignment_id for op, key in zip(ops, keys, strict=True) if key not in prior}))
         results, records = [], []
         for key, op in zip(keys, ops, strict=True):
@@ -219,8 +232,16 @@ async def sync_batch(uow: UnitOfWork, actor: Principal, ops: list[RawOperation])
 
     try:
         return await uow.commit(txn)
-    except DuplicateKeyError:  # the same batch, resent, committed first: now every operation replays
+    except (DuplicateKeyError, BulkWriteError) as exc:  # the same batch, resent, committed first: now it replays
+        if isinstance(exc, BulkWriteError) and not _duplicates_only(exc):
+            raise
         return await uow.commit(txn)
+
+
+def _duplicates_only(exc: BulkWriteError) -> bool:
+    """The records' insert collided with records already there (code 11000), and failed for nothing else."""
+    errors = exc.details.get("writeErrors", [])
+    return bool(errors) and all(e.get("code") == 11000 for e in errors)
 
 
 def _replayed(op: RawOperation, prior: dict[str, Any], fingerprint: str) -> dict[str, Any]:
