@@ -188,8 +188,44 @@ def upstream(name: str, servers: str | Sequence[str]) -> list[str]:
     return [*lines, "    keepalive 16;", "}", ""]
 
 
+SERVICE_NAMES = {
+    "registration": "开放日与预约 / open days and bookings",
+    "exhibits": "科技展 / the exhibition",
+    "volunteers": "科技特派员 / commissioner visits",
+    "reporting": "进度与报告 / progress and reports",
+}
+
+
+def landing_html(routes: Iterable[Route]) -> str:
+    """The gateway's `/`: each service's apps and pages (from the table) and its API docs, on one line for nginx."""
+    routes = list(routes)
+    sections = []
+    for name in SERVICES:
+        paths = [
+            r.path
+            for r in routes
+            if r.service == name
+            and not r.path.startswith(API_PREFIX)
+            and r.path not in ("/", f"/{name}", *SHARED_FILES)
+        ]
+        items = "".join(f'<li><a href="{p.lstrip("/")}/">{p}/</a></li>' for p in paths)
+        docs = f'<li><a href="{name}/docs">接口文档 / API docs</a></li>'
+        sections.append(f"<h2>{SERVICE_NAMES[name]}</h2><ul>{items}{docs}</ul>")
+    page = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1"><title>科技活动周 sciweek</title>'
+        "<style>body{font-family:system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;"
+        "line-height:1.6}a{color:#1d4ed8}</style></head><body><h1>科技活动周 · 统一入口</h1>"
+        "<p>公众预约、云上科技展、活动日历、特派员走访 App 与各类工作台都在这一个地址。"
+        " / Every app and API of the week on one origin.</p>" + "".join(sections) + "</body></html>"
+    )
+    assert "'" not in page and "$" not in page  # nginx: inside a quoted string, no variables
+    return page
+
+
 def nginx_server(routes: Iterable[Route], upstreams: Mapping[str, str | Sequence[str]], listen: str) -> str:
     """The upstreams and the server block (an http-level include: conf.d/ of the nginx image)."""
+    routes = list(routes)
     lines = [f"# {GENERATED}", ""]
     for name in SERVICES:
         lines += upstream(name, upstreams[name])
@@ -208,7 +244,15 @@ def nginx_server(routes: Iterable[Route], upstreams: Mapping[str, str | Sequence
         '        return 404 \'{"type":"about:blank","title":"Not Found","status":404,"code":"not_found"}\';',
         "    }",
     ]
+    lines += [
+        "    location = / {  # the one origin's own landing page: every service's apps",
+        '        default_type "text/html; charset=utf-8";',
+        f"        return 200 '{landing_html(routes)}';",
+        "    }",
+    ]
     for route in routes:
+        if route.path == "/":
+            continue
         target = f"proxy_pass http://sciweek_{route.service};"
         lines.append(f"    location = {route.path} {{ {target} }}")
         if not route.exact:

@@ -189,5 +189,10 @@ def test_through_the_gateway_api_calls_and_apps_reach_their_services(
             unknown = client.get("/api/v1/nothing-here")
             assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
             assert client.get("/healthz").json() == {"status": "ok"}
+            landing = client.get("/")  # the one origin's own page: every service's apps and docs
+            assert landing.status_code == 200 and "text/html" in landing.headers["content-type"]
+            for href in ('href="book/"', 'href="app/"', 'href="expo/"', 'href="dashboard/"', 'href="volunteers/docs"'):
+                assert href in landing.text, href
+            assert client.get("/book/").status_code == 200  # a link of it, through the gateway
     finally:
         gateway.stop()
