@@ -6,7 +6,7 @@
   const { createApp, reactive, ref, computed, onMounted } = Vue;
   const { call, newId } = window.sciweek.api;
   const { importKey, verify } = window.sciweek.tickets;
-  const cred = window.sciweek.credential;
+  const cred = window.sciweek.credentialFor({ key: "sciweek.operator.token", accept: "../api/v1/public/invitations/accept" });
   const API = "../api/v1";
   const VENUE = "sciweek.door.venue";
   const WORDS = { pass: "通过", again: "重复", invalid: "无效", cancelled: "已取消", exit: "离场" };

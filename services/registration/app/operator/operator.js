@@ -4,7 +4,7 @@
   const { createApp, reactive, ref, computed, onMounted } = Vue;
   const { ElMessage, ElMessageBox } = ElementPlus;
   const { call, newId } = window.sciweek.api;
-  const cred = window.sciweek.credential;
+  const cred = window.sciweek.credentialFor({ key: "sciweek.operator.token", accept: "../api/v1/public/invitations/accept" });
   const API = "../api/v1";
   const TYPES = { research_institute: "科研院所", high_tech_enterprise: "高新技术企业", science_base: "科普基地", science_museum: "科技场馆", university: "高校" };
   const VENUE_STATUS = { pending: "待审核", approved: "已通过", rejected: "未通过" };
