@@ -30,6 +30,7 @@ from shared.auth import Admin, TokenVerifier
 from shared.cache import TtlCache
 from shared.clock import Clock, rehearsal_from
 from shared.envelope import correlation_id_var
+from shared.group_commit import GroupCommit, Writes
 from shared.http import PublicRateLimit, RateLimiter
 from shared.idempotency import Inbox, Route
 from shared.landing import landing_page
@@ -112,9 +113,12 @@ class Runtime:
     # the transactions of `commit` and `commit_once` this replica runs at once (settings.max_concurrent_transactions)
     transaction_slots: asyncio.Semaphore | None = None
 
+    group: GroupCommit = field(init=False)
+
     def __post_init__(self) -> None:
         if self.transaction_slots is None and self.settings.max_concurrent_transactions > 0:
             self.transaction_slots = asyncio.Semaphore(self.settings.max_concurrent_transactions)
+        self.group = GroupCommit(self.mongo, self.db, self._transaction_slot, self.settings.transaction_deadline_s)
 
     def _transaction_slot(self) -> AbstractAsyncContextManager[Any]:
         return self.transaction_slots if self.transaction_slots is not None else nullcontext()
@@ -125,6 +129,11 @@ class Runtime:
             result = await in_transaction(self.mongo, fn, timeout_s=self.settings.transaction_deadline_s)
         self.relay.wake()
         return result
+
+    async def commit_writes(self, writes: Writes) -> None:
+        """Commit `writes`, grouped with other requests' writes waiting meanwhile, then nudge the relay."""
+        await self.group.commit(writes)
+        self.relay.wake()
 
     async def commit_once(
         self,

@@ -121,15 +121,18 @@ async def run_idempotent(
                 )
             return dict(prior["body"])
         body = await effect(session)
-        await db[IDEMPOTENCY].insert_one(
-            {"_id": key, "fingerprint": fingerprint, "body": body, "created_at": datetime.now(UTC)}, session=session
-        )
+        await db[IDEMPOTENCY].insert_one(record(key, fingerprint, body), session=session)
         return body
 
     try:
         return await in_transaction(client, txn, timeout_s=timeout_s)
     except DuplicateKeyError:  # a concurrent retry with the same key committed first: replay its answer
         return await in_transaction(client, txn, timeout_s=timeout_s)
+
+
+def record(key: str, fingerprint: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What a key keeps: the request's fingerprint and its first answer (`_id` unique: a key is used once)."""
+    return {"_id": key, "fingerprint": fingerprint, "body": body, "created_at": datetime.now(UTC)}
 
 
 def _inbox_record(event: Envelope, received_at: datetime) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.cache import TtlCache
 from shared.clock import Clock
+from shared.group_commit import Writes
 from shared.metrics import Metrics
 from shared.mongo import Document, Session
 from shared.outbox import Outbox
@@ -46,6 +47,11 @@ class UnitOfWork(Protocol):
         `optimistic`: the key is expected to be new (the caller found no record): it is written without being read
         first, and only a collision runs `fn` again after reading the record.
         """
+        ...
+
+    async def commit_writes(self, writes: Writes) -> None:
+        """Commit described writes in one transaction, together with other requests' arriving meanwhile (a group
+        commit: `shared/group_commit.py`); raises what committing them alone would raise."""
         ...
 
     def cache(self, name: str, ttl_s: float) -> TtlCache[Any]:

@@ -1,10 +1,12 @@
 """The registration service's collections, indexes and the seat counter's atomic moves."""
 
 from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.group_commit import Writes
 from shared.mongo import Document, Session, utcnow
 
 VENUES = "venues"
@@ -50,7 +52,16 @@ async def take_seats(db: AsyncDatabase[Document], session_id: str, seats: int, h
 
 async def settle_hold(db: AsyncDatabase[Document], session_id: str, hold_id: str) -> None:
     """The booking that took the seats is committed: forget its hold."""
-    await db[SEATS].update_one({"_id": session_id}, {"$unset": {f"holds.{hold_id}": ""}})
+    await db[SEATS].update_one({"_id": session_id}, _settled(hold_id))
+
+
+def settle_hold_later(writes: Writes, session_id: str, hold_id: str) -> None:
+    """`settle_hold` once `writes` (the booking) is committed; left undone, `reclaim_holds` settles it."""
+    writes.then_update(SEATS, {"_id": session_id}, _settled(hold_id))
+
+
+def _settled(hold_id: str) -> dict[str, Any]:
+    return {"$unset": {f"holds.{hold_id}": ""}}
 
 
 async def give_back_seats(db: AsyncDatabase[Document], session_id: str, hold_id: str) -> bool:

@@ -1,5 +1,6 @@
 """Shared HTTP conventions, GridFS media and spreadsheet import/export."""
 
+import asyncio
 import io
 from datetime import UTC, date, datetime, timedelta
 from ipaddress import ip_network
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 from pydantic import BaseModel, Field, ValidationError
 
-from shared.http import AfterId, RateLimiter, decode_cursor, encode_cursor, etag, require_match
+from shared.http import AfterId, RateLimiter, SweptMemoryStorage, decode_cursor, encode_cursor, etag, require_match
 from shared.media import IMAGES, media_response, store_upload
 from shared.mongo import connect_mongo
 from shared.problems import Problem, violation_problem
@@ -95,6 +96,25 @@ async def test_rate_limiter_says_when_to_retry() -> None:
         await limiter.check("1.2.3.4")
     assert caught.value.status == 429 and int((caught.value.headers or {})["Retry-After"]) >= 1
     await limiter.check("5.6.7.8")  # another client is not affected
+
+
+async def test_the_limiter_sweeps_expired_entries_once_a_second_not_every_10_ms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    limiter = RateLimiter("2/second")
+    storage = limiter.strategy.storage
+    assert isinstance(storage, SweptMemoryStorage)
+    storage.timer.join()  # the sweep scheduled when the store was made
+    await limiter.check("1.2.3.4")
+    assert storage.timer.is_alive() and storage.timer.interval == SweptMemoryStorage.SWEEP_S == 1.0
+    storage.timer.cancel()
+    storage.timer.join()
+    monkeypatch.setattr(SweptMemoryStorage, "SWEEP_S", 0.05)
+    await asyncio.sleep(1.1)  # the first client's second has passed
+    await limiter.check("5.6.7.8")  # schedules a sweep
+    await asyncio.sleep(0.3)
+    kept = {key.split("/")[1]: len(entries) for key, entries in storage.events.items()}
+    assert kept.get("1.2.3.4", 0) == 0 and kept["5.6.7.8"] == 1  # the first swept from memory, not the second
 
 
 def client_of(limiter: RateLimiter, peer: str, *forwarded: str) -> str:

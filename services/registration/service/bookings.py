@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from pymongo.errors import DuplicateKeyError
 
 from services.registration import store
@@ -15,8 +16,10 @@ from services.registration.store import BOOKINGS, OPENDAYS, PHONE_DAYS, SEATS, V
 from shared.auth import Principal
 from shared.cache import TtlCache
 from shared.contracts.registration import BookingCancelled, BookingConfirmed, BookingPromoted, BookingWaitlisted
+from shared.group_commit import Writes
 from shared.http import AfterId, decode_cursor, encode_cursor, lost_update
 from shared.idempotency import IDEMPOTENCY, json_safe, request_fingerprint
+from shared.idempotency import record as idempotency_record
 from shared.idempotency import scoped_key as idempotency_scope
 from shared.mongo import Session, utcnow
 from shared.privacy import mask_phone
@@ -65,19 +68,26 @@ async def book(uow: UnitOfWork, fields: dict[str, Any], key: str | None, session
             waitlist_available=True,
         )
     doc = _new_booking(booking_id, fields, seat, openday, "confirmed" if taken else "waitlisted", uow.clock.now())
+    body = booking_view(uow, doc)
+    writes = _booking_writes(uow, doc)
+    if scoped_key is not None:  # written without being read first: its unique _id refuses a key used before
+        writes.insert(IDEMPOTENCY, idempotency_record(scoped_key, request_fingerprint(fields), body))
+    if taken:
+        store.settle_hold_later(writes, seat["_id"], booking_id)
     try:
-        body = await uow.commit_once(scoped_key, fields, lambda s: _insert_booking(uow, s, doc), optimistic=True)
+        await uow.commit_writes(writes)  # with the other bookings arriving meanwhile: one transaction
     except BaseException as exc:
         if taken:  # nothing was committed: the seats go back
             await store.give_back_seats(uow.db, seat["_id"], booking_id)
-        refusal = _cap_reached(uow, exc) if isinstance(exc, DuplicateKeyError) else None
+        if not isinstance(exc, DuplicateKeyError):
+            raise
+        # the key's first request (a replay of this one) committed first: its answer; else the phone's day is full
+        if scoped_key is not None and (replay := await _replay(uow, scoped_key, fields)) is not None:
+            return replay
+        refusal = _cap_reached(uow, exc)
         if refusal is not None:
             raise refusal from None
         raise
-    if taken and body.get("id") != booking_id:  # a replay (or a concurrent one) of the same key committed first
-        await store.give_back_seats(uow.db, seat["_id"], booking_id)
-    elif taken:
-        await store.settle_hold(uow.db, seat["_id"], booking_id)
     return body
 
 
@@ -150,24 +160,20 @@ def _new_booking(
     }
 
 
-async def _insert_booking(uow: UnitOfWork, session: Session, doc: dict[str, Any]) -> dict[str, Any]:
-    await _hold_phone_day(uow, session, doc["phone"], doc["date"])
-    await uow.db[BOOKINGS].insert_one(doc, session=session)
-    subject = f"booking/{doc['_id']}"
-    if doc["status"] == "confirmed":
-        await uow.events.emit(session, _confirmed(doc), subject=subject)
-    else:
-        data = BookingWaitlisted(booking_id=doc["_id"], **_facts(doc))
-        await uow.events.emit(session, data, subject=subject)
-    return booking_view(uow, doc)
-
-
-async def _hold_phone_day(uow: UnitOfWork, session: Session, phone: str, day: str) -> None:
-    """Count one more live booking for this phone on this day: one upsert that fails at the cap (anti-hoarding)."""
+def _booking_writes(uow: UnitOfWork, doc: dict[str, Any]) -> Writes:
+    """The booking, its event and one more live booking for the phone's day: an upsert that fails at the cap
+    (anti-hoarding)."""
+    writes = Writes()
     cap = uow.settings.registration_bookings_per_phone_day
-    await uow.db[PHONE_DAYS].update_one(
-        {"_id": f"{phone}:{day}", "count": {"$lt": cap}}, {"$inc": {"count": 1}}, upsert=True, session=session
-    )
+    phone_day = {"_id": f"{doc['phone']}:{doc['date']}", "count": {"$lt": cap}}
+    writes.update(PHONE_DAYS, phone_day, {"$inc": {"count": 1}}, upsert=True)
+    writes.insert(BOOKINGS, doc)
+    if doc["status"] == "confirmed":
+        event: BaseModel = _confirmed(doc)
+    else:
+        event = BookingWaitlisted(booking_id=doc["_id"], **_facts(doc))
+    uow.events.emit_with(writes, event, subject=f"booking/{doc['_id']}")
+    return writes
 
 
 def _cap_reached(uow: UnitOfWork, exc: DuplicateKeyError) -> RuleViolation | None:

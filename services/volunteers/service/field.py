@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
+from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.volunteers.domain import assignments as dispatch_rules
@@ -168,11 +169,13 @@ class FieldSession:
             n = len(self.late)
             detail = f"本批 {n} 个操作同步晚了，最多 {hours} 小时 / {n} operations synced up to {hours} h late"
             self._raise_flag(doc, "late_sync", detail, op_id)
-        for assignment_id, version in self.read_versions.items():
-            done = await self.uow.db[ASSIGNMENTS].replace_one(
-                {"_id": assignment_id, "version": version}, self.docs[assignment_id], session=self.session
-            )
-            if done.modified_count != 1:  # changed since it was read: no event may go out for a write that missed
+        if self.read_versions:  # one statement for the batch's visits, each replaced at the version it was read at
+            replaced = [
+                ReplaceOne({"_id": assignment_id, "version": version}, self.docs[assignment_id])
+                for assignment_id, version in self.read_versions.items()
+            ]
+            done = await self.uow.db[ASSIGNMENTS].bulk_write(replaced, ordered=True, session=self.session)
+            if done.modified_count != len(replaced):  # one changed since it was read: no event may go out for it
                 raise lost_update(None)
         if self.flags:
             await self.uow.db[FLAGS].insert_many(self.flags, session=self.session)
