@@ -22,7 +22,9 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from shared.envelope import Envelope
 from shared.mongo import Document, Session, in_transaction
+from shared.outbox import OUTBOX, outbox_entry
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class Writes:
     (tidying that a periodic job would otherwise do, such as settling a seat hold)."""
 
     ops: list[Insert | Update] = field(default_factory=list)
+    events: list[Envelope] = field(default_factory=list)  # added by `uow.events.emit_with(writes, ...)`
     afterwards: list[Update] = field(default_factory=list)
 
     def insert(self, collection: str, doc: dict[str, Any]) -> None:
@@ -135,8 +138,8 @@ class GroupCommit:
             except Exception as exc:
                 return [exc]
         try:
-            ops = [op for writes in members for op in writes.ops]
-            await in_transaction(self.client, partial(self._write_together, ops=ops), timeout_s=self.timeout_s)
+            together = Writes([op for w in members for op in w.ops], [event for w in members for event in w.events])
+            await in_transaction(self.client, partial(self._write, writes=together), timeout_s=self.timeout_s)
             self.groups += 1
             return [None] * len(members)
         except Exception:  # one member's refusal, most likely: halves find whose
@@ -144,16 +147,22 @@ class GroupCommit:
         half = len(members) // 2
         return await self._commit_group(members[:half]) + await self._commit_group(members[half:])
 
-    async def _write_together(self, session: Session, *, ops: list[Insert | Update]) -> None:
-        for collection, bulk in _by_collection(ops).items():
+    async def _write(self, session: Session, *, writes: Writes) -> None:
+        """A group's writes: one command per collection, and its events as one outbox entry."""
+        for collection, bulk in _by_collection(writes.ops).items():
             await self.db[collection].bulk_write(bulk, ordered=True, session=session)
+        if writes.events:
+            await self.db[OUTBOX].insert_one(outbox_entry(writes.events), session=session)
 
     async def _write_alone(self, session: Session, *, writes: Writes) -> None:
-        for op in writes.ops:  # statement by statement: a refusal is the driver's own error for that statement
+        """One request's writes statement by statement: a refusal is the driver's own error for its statement."""
+        for op in writes.ops:
             if isinstance(op, Insert):
                 await self.db[op.collection].insert_one(op.doc, session=session)
             else:
                 await self.db[op.collection].update_one(op.filter, op.update, upsert=op.upsert, session=session)
+        if writes.events:
+            await self.db[OUTBOX].insert_one(outbox_entry(writes.events), session=session)
 
     async def _tidy(self, members: list[Writes]) -> None:
         for collection, bulk in _by_collection([op for writes in members for op in writes.afterwards]).items():

@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pymongo
 from pydantic import BaseModel
@@ -20,10 +20,12 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from shared.contracts import event_type_of
 from shared.envelope import Envelope, new_event
-from shared.group_commit import Writes
 from shared.metrics import Metrics
 from shared.mongo import Document, Session
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.group_commit import Writes
 
 log = logging.getLogger(__name__)
 
@@ -51,34 +53,41 @@ class Outbox:
         return event
 
     async def emit_all(self, session: Session, items: list[tuple[BaseModel, str | None]]) -> list[Envelope]:
-        """`emit` for each (data, subject) in order, recorded with one insert (a batch of work, one write)."""
+        """`emit` for each (data, subject) in order, recorded as one entry (a batch of work, one document)."""
         events = [new_event(event_type_of(data), data, source=self.source, subject=subject) for data, subject in items]
         if events:
-            await self.db[OUTBOX].insert_many([_outbox_entry(e) for e in events], session=session)
+            await self.db[OUTBOX].insert_one(outbox_entry(events), session=session)
         return events
 
-    def emit_with(self, writes: Writes, data: BaseModel, *, subject: str | None = None) -> Envelope:
-        """`emit` for a use case that describes its writes (`uow.commit_writes`): the entry joins `writes`."""
+    def emit_with(self, writes: "Writes", data: BaseModel, *, subject: str | None = None) -> Envelope:
+        """`emit` for a use case that describes its writes (`uow.commit_writes`): the event joins `writes`."""
         event = new_event(event_type_of(data), data, source=self.source, subject=subject)
-        writes.insert(OUTBOX, _outbox_entry(event))
+        writes.events.append(event)
         return event
 
 
 async def add_to_outbox(db: AsyncDatabase[Document], session: Session, event: Envelope) -> None:
     """Record `event` for publishing, inside the caller's transaction."""
-    await db[OUTBOX].insert_one(_outbox_entry(event), session=session)
+    await db[OUTBOX].insert_one(outbox_entry([event]), session=session)
 
 
-def _outbox_entry(event: Envelope) -> dict[str, Any]:
-    return {
-        "_id": event.id,
-        "type": event.type,
-        "envelope": event.model_dump(mode="json"),
-        "status": "pending",
-        "created_at": event.time,
-        "due_at": event.time,
-        "attempts": 0,
-    }
+def outbox_entry(events: list[Envelope]) -> dict[str, Any]:
+    """One entry for events committed together, under the first one's id and time.
+
+    A document costs the database more than its size: a batch of events is one entry to write and one to mark
+    sent. One event keeps `type` and `envelope`; several have `type` as the list of their types (a query on a type
+    still finds the entry) and `envelopes`. `entry_envelopes` reads both.
+    """
+    first = events[0]
+    entry = {"_id": first.id, "status": "pending", "created_at": first.time, "due_at": first.time, "attempts": 0}
+    if len(events) == 1:
+        return {**entry, "type": first.type, "envelope": first.model_dump(mode="json")}
+    return {**entry, "type": [e.type for e in events], "envelopes": [e.model_dump(mode="json") for e in events]}
+
+
+def entry_envelopes(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events of an outbox entry, in the order they were emitted."""
+    return list(entry["envelopes"]) if "envelopes" in entry else [entry["envelope"]]
 
 
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
@@ -176,30 +185,38 @@ class Relay:
         )
         if not entries:
             return 0
-        events = [Envelope.model_validate(e["envelope"]) for e in entries]
-        results = await asyncio.gather(*(self.publisher.publish(ev) for ev in events), return_exceptions=True)
+        batches = [[Envelope.model_validate(e) for e in entry_envelopes(entry)] for entry in entries]
+        events = [event for batch in batches for event in batch]
+        outcomes = iter(await asyncio.gather(*(self.publisher.publish(e) for e in events), return_exceptions=True))
         done = datetime.now(UTC)
         retries, sent = [], []
-        for entry, event, result in zip(entries, events, results, strict=True):
-            if isinstance(result, BaseException):
+        for entry, batch in zip(entries, batches, strict=True):
+            failed = None
+            for event, result in zip(batch, outcomes, strict=False):
                 if isinstance(result, asyncio.CancelledError):
                     raise result
-                attempts = entry["attempts"] + 1
-                self.metrics.publish_failures.labels(type=event.type).inc()
-                log.warning(
-                    "publish of %s (%s, correlation %s) failed, attempt %d: %r",
-                    event.id,
-                    event.type,
-                    event.correlation_id,
-                    attempts,
-                    result,
-                )
-                again = {"attempts": attempts, "last_error": repr(result)[:500]}
-                again["due_at"] = done + timedelta(seconds=backoff_s(attempts))
-                retries.append(UpdateOne({"_id": event.id}, {"$set": again}))
-            else:
-                self.metrics.published.labels(type=event.type).inc()
-                sent.append(event.id)
+                if isinstance(result, BaseException):
+                    self.metrics.publish_failures.labels(type=event.type).inc()
+                    failed = failed or (event, result)
+                else:
+                    self.metrics.published.labels(type=event.type).inc()
+            if failed is None:
+                sent.append(entry["_id"])
+                continue
+            # the whole entry is tried again: events of it already published arrive twice, which consumers absorb
+            event, error = failed
+            attempts = entry["attempts"] + 1
+            log.warning(
+                "publish of %s (%s, correlation %s) failed, attempt %d: %r",
+                event.id,
+                event.type,
+                event.correlation_id,
+                attempts,
+                error,
+            )
+            again = {"attempts": attempts, "last_error": repr(error)[:500]}
+            again["due_at"] = done + timedelta(seconds=backoff_s(attempts))
+            retries.append(UpdateOne({"_id": entry["_id"]}, {"$set": again}))
         if sent:  # one statement for the batch (a statement costs the database more than a document in it)
             marked = {"$set": {"status": "sent", "sent_at": done}, "$unset": {"due_at": ""}}
             await self.db[OUTBOX].update_many({"_id": {"$in": sent}}, marked)

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from shared.app import Runtime
 from shared.messaging import Broker
-from shared.outbox import LEASES, OUTBOX
+from shared.outbox import LEASES, OUTBOX, entry_envelopes
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -192,3 +192,24 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout_s: float = 15, i
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout_s}s; last value {value!r}")
         await asyncio.sleep(interval_s)
+
+
+async def outbox_events(db: Any, type: str | None = None) -> list[dict[str, Any]]:
+    """The events in a service's outbox (`db`), in the order they were emitted, of `type` if given.
+
+    An entry may hold several events committed together (`shared.outbox.outbox_entry`): they are listed one by one.
+    """
+    events = []
+    async for entry in db[OUTBOX].find({"type": type} if type else {}, sort=[("created_at", 1), ("_id", 1)]):
+        events += [e for e in entry_envelopes(entry) if type is None or e["type"] == type]
+    return events
+
+
+def outbox_keys(db: Any, types: Collection[str]) -> list[tuple[str, str]]:
+    """(dedup key, entry status) of each event of `types` in a service's outbox (`db`: a synchronous pymongo one)."""
+    return [
+        (f"{e['source']}/{e['id']}", entry["status"])
+        for entry in db[OUTBOX].find({"type": {"$in": list(types)}})
+        for e in entry_envelopes(entry)
+        if e["type"] in types
+    ]

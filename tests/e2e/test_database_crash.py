@@ -29,9 +29,8 @@ from services.reporting.store import COUNTERS
 from services.volunteers.store import ASSIGNMENTS
 from shared.auth import mint_token
 from shared.idempotency import INBOX
-from shared.outbox import OUTBOX
 from shared.settings import SERVICES, Settings
-from shared.testing import RabbitVhost, rabbitmqctl
+from shared.testing import RabbitVhost, outbox_keys, rabbitmqctl
 from tests.conftest import today
 
 CRASHES = 5
@@ -175,11 +174,7 @@ def ledger(stack: Stack, namespace_dbs: dict[str, str]) -> dict[str, Any]:
     with MongoClient(stack.db.uri, serverSelectionTimeoutMS=5000) as mongo:
         volunteers, registration = mongo[namespace_dbs["volunteers"]], mongo[namespace_dbs["registration"]]
         reporting = mongo[namespace_dbs["reporting"]]
-        outbox = [
-            (f"{doc['envelope']['source']}/{doc['_id']}", doc["status"])
-            for db in (volunteers, registration)
-            for doc in db[OUTBOX].find({"type": {"$in": list(REPORTING_ROUTES)}}, {"envelope.source": 1, "status": 1})
-        ]
+        outbox = [key for db in (volunteers, registration) for key in outbox_keys(db, REPORTING_ROUTES)]
         return {
             "assignments": {d["_id"] for d in volunteers[ASSIGNMENTS].find({}, {"_id": 1})},
             "bookings": {d["_id"] for d in registration[BOOKINGS].find({"status": "confirmed"}, {"_id": 1})},

@@ -11,7 +11,7 @@ from pymongo import AsyncMongoClient
 
 from sciweek.embedded import ServiceProcess
 from shared.idempotency import INBOX
-from shared.outbox import OUTBOX
+from shared.outbox import OUTBOX, entry_envelopes
 from shared.testing import eventually
 from tests.conftest import ProcessStarter, today
 from tests.registration.conftest import approved_venue, booking_body, published_openday
@@ -31,7 +31,7 @@ async def caught_up(mongodb_url: str, producer_db: str, reporting_db: str) -> bo
         outbox = mongo[producer_db][OUTBOX]
         if await outbox.count_documents({"status": {"$ne": "sent"}}):
             return False
-        sent = {e["_id"] async for e in outbox.find({}, {"_id": 1})}
+        sent = {e["id"] async for entry in outbox.find({}) for e in entry_envelopes(entry)}
         logged = {e["event"]["id"] async for e in mongo[reporting_db][INBOX].find({}, {"event.id": 1})}
         return bool(sent) and sent <= logged
 

@@ -25,9 +25,8 @@ from sciweek.embedded import Stack, free_port
 from sciweek.gateway import NginxGateway, nginx_binary, route_table
 from services.reporting.consumers import ROUTES as REPORTING_ROUTES
 from shared.idempotency import INBOX
-from shared.outbox import OUTBOX
 from shared.settings import SERVICES
-from shared.testing import RabbitVhost
+from shared.testing import RabbitVhost, outbox_keys
 from tests.e2e.test_database_crash import CITIES, Writes, bearer, book_visits, dead_letters, send, set_up
 
 pytestmark = pytest.mark.skipif(nginx_binary() is None, reason="nginx is not installed (apt-get install nginx)")
@@ -156,13 +155,7 @@ def now() -> str:
 def pipeline(stack: Stack) -> dict[str, Any]:
     """Every producer's outbox entries for reporting (key, status) and reporting's inbox keys."""
     with MongoClient(stack.db.uri, serverSelectionTimeoutMS=5000) as mongo:
-        outbox = [
-            (f"{doc['envelope']['source']}/{doc['_id']}", doc["status"])
-            for name in PRODUCERS
-            for doc in mongo[f"sciweek_{name}"][OUTBOX].find(
-                {"type": {"$in": list(REPORTING_ROUTES)}}, {"envelope.source": 1, "status": 1}
-            )
-        ]
+        outbox = [key for name in PRODUCERS for key in outbox_keys(mongo[f"sciweek_{name}"], REPORTING_ROUTES)]
         inbox = [
             d["_id"]
             for d in mongo["sciweek_reporting"][INBOX].find(

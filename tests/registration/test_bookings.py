@@ -15,8 +15,7 @@ from services.registration.service.bookings import reclaim_holds
 from services.registration.store import BOOKINGS, SEATS
 from shared.app import Runtime
 from shared.mongo import utcnow
-from shared.outbox import OUTBOX
-from shared.testing import eventually, running_service
+from shared.testing import eventually, outbox_events, running_service
 from tests.registration.conftest import approved_venue, booking_body, published_openday
 
 Auth = Callable[..., dict[str, str]]
@@ -30,9 +29,7 @@ async def one_session(client: httpx.AsyncClient, auth: Auth, capacity: int) -> s
 
 
 async def events(runtime: Runtime, event_type: str) -> list[dict[str, Any]]:
-    return [
-        e["envelope"]["data"] async for e in runtime.db[OUTBOX].find({"type": event_type}, sort=[("created_at", 1)])
-    ]
+    return [e["data"] for e in await outbox_events(runtime.db, event_type)]
 
 
 async def test_idempotency_key_replay_gives_one_booking_and_another_body_is_422(registration: Any, auth: Auth) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sciweek.embedded import ServiceProcess
 from services.registration.store import BOOKINGS, SEATS
 from shared.mongo import connect_mongo
-from shared.outbox import OUTBOX
+from shared.testing import outbox_events
 from tests.conftest import ProcessStarter
 from tests.registration.conftest import Venue, booking_body, published_openday
 
@@ -68,7 +68,7 @@ async def test_1000_concurrent_requests_for_100_seats_give_exactly_100(
         db = mongo[db_name]
         seat = await db[SEATS].find_one({"_id": session_id})
         confirmed = await db[BOOKINGS].count_documents({"session_id": session_id, "status": "confirmed"})
-        events = await db[OUTBOX].count_documents({"type": "registration.booking.confirmed.v1"})
+        events = len(await outbox_events(db, "registration.booking.confirmed.v1"))
     finally:
         await mongo.close()
     assert seat is not None and seat["remaining"] == 0

@@ -11,14 +11,17 @@ from shared.contracts.registration import VenueRegistered
 from shared.envelope import Envelope, new_event
 from shared.messaging import CHANNEL_RENEW_AFTER_S
 from shared.mongo import in_transaction
-from shared.outbox import OUTBOX, Relay, add_to_outbox
+from shared.outbox import OUTBOX, Outbox, Relay, add_to_outbox, entry_envelopes
 from shared.testing import RabbitVhost, eventually, tap_events
 from tests.shared.bus import bus, drain, queue_depth, running_relay, write_events
 
 
+def venue(i: int) -> VenueRegistered:
+    return VenueRegistered(venue_id=f"v{i}", city_code="450100", name=f"场馆{i}", org_type="science_museum")
+
+
 def venue_event(i: int) -> Envelope:
-    data = VenueRegistered(venue_id=f"v{i}", city_code="450100", name=f"场馆{i}", org_type="science_museum")
-    return new_event("registration.venue.registered.v1", data, source="sciweek/registration", subject=f"venue/v{i}")
+    return new_event("registration.venue.registered.v1", venue(i), source="sciweek/registration", subject=f"venue/v{i}")
 
 
 async def pending(b: Any) -> int:
@@ -56,6 +59,49 @@ async def test_relay_publishes_persistent_confirmed_messages(settings_for: Any, 
         assert Envelope.model_validate_json(messages[0].body).type == "registration.venue.registered.v1"
         sent = await b.db[OUTBOX].find_one({"_id": events[0].id})
         assert sent is not None and sent["status"] == "sent"
+
+
+async def test_events_committed_together_are_one_entry_published_one_by_one(
+    settings_for: Any, vhost: RabbitVhost
+) -> None:
+    """A batch's events are one outbox entry; a failed publish of any of them retries the whole entry (the others
+    arrive twice, which consumers absorb), and the entry is marked sent once all of them are confirmed."""
+    settings = settings_for("registration")
+    tap = f"{settings.namespace}.tap"
+    async with bus(settings) as b:
+        await tap_events(b.broker, name=tap)
+        outbox = Outbox(b.db, "sciweek/registration")
+        items: list[tuple[Any, str | None]] = [(venue(i), f"venue/v{i}") for i in range(3)]
+        emitted = await in_transaction(b.mongo, lambda s: outbox.emit_all(s, items), timeout_s=5)
+        entries = await b.db[OUTBOX].find().to_list()
+        assert len(entries) == 1 and [e["id"] for e in entry_envelopes(entries[0])] == [e.id for e in emitted]
+        failing = FailOnce(b.broker, emitted[1].id)
+        relay = Relay(b.db, failing, b.settings, b.metrics)
+        relay.start()
+        try:
+            await eventually(lambda: _none_pending(b), timeout_s=30)
+        finally:
+            await relay.stop()
+        entry = await b.db[OUTBOX].find_one({"_id": emitted[0].id})
+        assert entry is not None and entry["status"] == "sent" and entry["attempts"] == 1
+        ids = [m.message_id for m in await drain(vhost.url, tap)]
+        assert sorted(set(ids)) == sorted(e.id for e in emitted)  # each event arrived
+        assert ids.count(emitted[1].id) == 1 and len(ids) == 5  # the failed one once, the other two twice
+
+
+class FailOnce:
+    """The real broker, but the first publish of one event fails (as a nack or a lost connection would)."""
+
+    def __init__(self, broker: Any, event_id: str) -> None:
+        self.broker = broker
+        self.event_id = event_id
+        self.failed = False
+
+    async def publish(self, event: Envelope) -> None:
+        if event.id == self.event_id and not self.failed:
+            self.failed = True
+            raise ConnectionError("publish failed (test)")
+        await self.broker.publish(event)
 
 
 async def _none_pending(b: Any) -> bool:

@@ -6,6 +6,7 @@ import pytest
 
 from services.volunteers.store import ASSIGNMENTS
 from shared.outbox import OUTBOX
+from shared.testing import outbox_events
 from tests.volunteers.conftest import Auth, Service, commissioner, register, village
 
 ASSIGNMENT = {
@@ -49,7 +50,7 @@ async def test_coordinator_creates_and_commissioner_completes(seeded: Service, a
     )
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed" and done.json()["report_version"] == 1
-    events = [e["envelope"] async for e in runtime.db[OUTBOX].find({}, sort=[("created_at", 1)])]
+    events = await outbox_events(runtime.db)
     assert [e["type"] for e in events] == ["volunteers.assignment.created.v1", "volunteers.visit.completed.v1"]
     assert [e["data"]["org_id"] for e in events] == ["gxaas", "gxaas"]  # c-001's unit, for its summary
 
@@ -62,7 +63,7 @@ async def test_report_resent_by_phone_is_a_no_op_and_edits_need_the_version(seed
     first = await client.post(url, json=REPORT, headers=me)
     again = await client.post(url, json=REPORT, headers=me)
     assert first.json() == again.json()
-    assert await runtime.db[OUTBOX].count_documents({"type": "volunteers.visit.completed.v1"}) == 1
+    assert len(await outbox_events(runtime.db, "volunteers.visit.completed.v1")) == 1
     changed = await client.post(url, json={**REPORT, "consultations": 9}, headers=me)
     assert changed.status_code == 409 and changed.json()["code"] == "already_completed"
 
@@ -72,10 +73,7 @@ async def test_report_resent_by_phone_is_a_no_op_and_edits_need_the_version(seed
     assert edited.json()["report_version"] == 2 and edited.json()["report"]["consultations"] == 9
     stale = await client.put(url, json={**REPORT, "consultations": 1}, headers={**me, "If-Match": '"1"'})
     assert stale.status_code == 412 and stale.json()["code"] == "version_mismatch"
-    versions = [
-        e["envelope"]["data"]["report_version"]
-        async for e in runtime.db[OUTBOX].find({"type": "volunteers.visit.completed.v1"}, sort=[("created_at", 1)])
-    ]
+    versions = [e["data"]["report_version"] for e in await outbox_events(runtime.db, "volunteers.visit.completed.v1")]
     assert versions == [1, 2]
 
 
@@ -95,7 +93,7 @@ async def test_idempotency_key_replays_first_response(seeded: Service, auth: Aut
     url = f"/api/v1/assignments/{first.json()['id']}/accept"
     accepted = [await client.post(url, headers=me) for _ in range(2)]
     assert [r.status_code for r in accepted] == [200, 200] and accepted[0].json() == accepted[1].json()
-    assert await runtime.db[OUTBOX].count_documents({"type": "volunteers.assignment.accepted.v1"}) == 1
+    assert len(await outbox_events(runtime.db, "volunteers.assignment.accepted.v1")) == 1
 
 
 async def test_dispatch_rules_are_409_with_a_code(seeded: Service, auth: Auth) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from services.volunteers.service.missed import mark_missed
 from services.volunteers.store import ASSIGNMENTS
 from shared.outbox import OUTBOX
+from shared.testing import outbox_events
 from tests.volunteers.conftest import Auth, Service, commissioner, register, village
 
 FIELDS = ("commissioner_id", "village_code", "visit_date", "household_ids", "planned_activities")
@@ -101,9 +102,6 @@ async def test_a_conflicting_report_can_be_adopted_by_the_coordinator(volunteers
     assert adopted.status_code == 200, adopted.text
     doc = await runtime.db[ASSIGNMENTS].find_one({"_id": created["id"]})
     assert (doc["report_version"], doc["report"]["books_handed_out"]) == (3, 9)
-    versions = [
-        e["envelope"]["data"]["report_version"]
-        async for e in runtime.db[OUTBOX].find({"type": "volunteers.visit.completed.v1"}, sort=[("created_at", 1)])
-    ]
+    versions = [e["data"]["report_version"] for e in await outbox_events(runtime.db, "volunteers.visit.completed.v1")]
     assert versions == [1, 2, 3]
     assert (await client.get("/api/v1/flags", headers=coordinator)).json()["items"] == []

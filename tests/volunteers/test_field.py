@@ -8,7 +8,7 @@ import pytest
 
 from services.volunteers.store import ASSIGNMENTS, FLAGS
 from shared.http import encode_cursor
-from shared.outbox import OUTBOX
+from shared.testing import outbox_events
 from tests.volunteers.conftest import Auth, Service, commissioner, register, village
 
 NOW = datetime.now(UTC)
@@ -63,7 +63,7 @@ async def test_a_batch_applies_in_order_and_a_replay_returns_the_first_results(v
     again = await sync(client, auth, "a", batch)
     assert [r.get("replayed") for r in again] == [True] * 4
     assert [{**r, "replayed": None} for r in again] == [{**r, "replayed": None} for r in first]
-    types = sorted([e["type"] async for e in runtime.db[OUTBOX].find({})])
+    types = sorted(e["type"] for e in await outbox_events(runtime.db))
     assert types.count("volunteers.visit.completed.v1") == 1 and types.count("volunteers.assignment.accepted.v1") == 1
     doc = await runtime.db[ASSIGNMENTS].find_one({"_id": aid})
     assert doc["report"]["books_handed_out"] == 4 and len(doc["positions"]) == 2
@@ -86,10 +86,7 @@ async def test_out_of_order_operations_merge_by_the_rules(visit: Any, auth: Auth
     assert [r["status"] for r in results] == ["applied", "applied"]
     doc = await runtime.db[ASSIGNMENTS].find_one({"_id": aid})
     assert (doc["status"], doc["report_version"], doc["report"]["consultations"]) == ("completed", 3, 4)
-    versions = [
-        e["envelope"]["data"]["report_version"]
-        async for e in runtime.db[OUTBOX].find({"type": "volunteers.visit.completed.v1"}, sort=[("created_at", 1)])
-    ]
+    versions = [e["data"]["report_version"] for e in await outbox_events(runtime.db, "volunteers.visit.completed.v1")]
     assert versions == [1, 2, 3]
 
     stale = await sync(

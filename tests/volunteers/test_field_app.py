@@ -20,8 +20,7 @@ from services.volunteers.main import create_app as volunteers_app
 from services.volunteers.service.photos import FILES
 from services.volunteers.store import ASSIGNMENTS, FLAGS, SYNC_OPS
 from shared.app import Runtime
-from shared.outbox import OUTBOX
-from shared.testing import eventually
+from shared.testing import eventually, outbox_events
 from tests.browser import artifact, served
 from tests.conftest import today
 from tests.volunteers.conftest import Auth, commissioner, village
@@ -190,7 +189,7 @@ async def check_completed_once(field: Field, reporting_url: str) -> None:
     [photo_id] = report["photo_ids"]
     stored = await db[FILES].find_one({"_id": f"{field.assignment_id}/{photo_id}"})
     assert stored is not None and stored["length"] < 400_000  # downscaled on the phone
-    completed = await db[OUTBOX].count_documents({"type": "volunteers.visit.completed.v1"})
+    completed = len(await outbox_events(db, "volunteers.visit.completed.v1"))
     assert completed == 1
     flags = [f["flag"] async for f in db[FLAGS].find({"assignment_id": field.assignment_id})]
     assert flags.count("geofence") == 2  # the far check-in and check-out, accepted and flagged
