@@ -114,11 +114,13 @@ class Runtime:
     transaction_slots: asyncio.Semaphore | None = None
 
     group: GroupCommit = field(init=False)
+    prior_answers: idempotency.PriorAnswers = field(init=False)
 
     def __post_init__(self) -> None:
         if self.transaction_slots is None and self.settings.max_concurrent_transactions > 0:
             self.transaction_slots = asyncio.Semaphore(self.settings.max_concurrent_transactions)
         self.group = GroupCommit(self.mongo, self.db, self._transaction_slot, self.settings.transaction_deadline_s)
+        self.prior_answers = idempotency.PriorAnswers(self.db, self.settings.request_deadline_s)
 
     def _transaction_slot(self) -> AbstractAsyncContextManager[Any]:
         return self.transaction_slots if self.transaction_slots is not None else nullcontext()
@@ -134,6 +136,9 @@ class Runtime:
         """Commit `writes`, grouped with other requests' writes waiting meanwhile, then nudge the relay."""
         await self.group.commit(writes)
         self.relay.wake()
+
+    async def prior_answer(self, key: str) -> dict[str, Any] | None:
+        return await self.prior_answers.get(key)
 
     async def commit_once(
         self,

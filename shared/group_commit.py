@@ -8,8 +8,6 @@ it: `bench/README.md`). If a group's transaction fails, its halves are committed
 members committed statement by statement as before: one member's refusal (a duplicate key, say) fails no other.
 """
 
-import asyncio
-import contextvars
 import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
@@ -22,6 +20,7 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
+from shared.batching import Batcher
 from shared.envelope import Envelope
 from shared.mongo import Document, Session, in_transaction
 from shared.outbox import OUTBOX, outbox_entry
@@ -75,11 +74,8 @@ def _by_collection(ops: list[Insert | Update]) -> dict[str, list[InsertOne[Docum
     return grouped
 
 
-Waiting = tuple[Writes, asyncio.Future[None]]
-
-
 class GroupCommit:
-    """Commits `Writes` of concurrent requests together; one leader task at a time runs the groups."""
+    """Commits `Writes` of concurrent requests together (a `Batcher` of them)."""
 
     def __init__(
         self,
@@ -93,38 +89,18 @@ class GroupCommit:
         self.db = db
         self.slot = slot  # the replica's transaction slot, shared with its other transactions
         self.timeout_s = timeout_s
-        self.max_group = max_group
-        self.waiting: list[Waiting] = []
-        self.leader: asyncio.Task[None] | None = None
+        self.batcher: Batcher[Writes, None] = Batcher(self._commit_batch, max_group)
         self.groups = 0  # transactions run for groups (a test reads how many requests shared one)
 
     async def commit(self, writes: Writes) -> None:
         """Commit `writes` (with whatever else is waiting); raises what committing them alone would raise."""
-        done = asyncio.get_running_loop().create_future()
-        self.waiting.append((writes, done))
-        if self.leader is None or self.leader.done():
-            # a context of its own: not the first caller's request deadline nor its correlation id
-            self.leader = asyncio.create_task(self._lead(), name="group-commit", context=contextvars.Context())
-        await done
+        await self.batcher.submit(writes)
 
-    async def _lead(self) -> None:
-        group: list[Waiting] = []
-        try:
-            while self.waiting:
-                async with self.slot():  # the group is whatever waits once the slot is ours
-                    group, self.waiting = self.waiting[: self.max_group], self.waiting[self.max_group :]
-                    outcomes = await self._commit_group([writes for writes, _ in group])
-                await self._tidy([writes for (writes, _), failed in zip(group, outcomes, strict=True) if not failed])
-                for (_, done), failed in zip(group, outcomes, strict=True):
-                    if not done.done():
-                        done.set_exception(failed) if failed is not None else done.set_result(None)
-                group = []
-        except BaseException as exc:  # cancelled at shutdown, or a bug: nobody is left waiting forever
-            for _, done in group + self.waiting:
-                if not done.done():
-                    done.set_exception(exc if isinstance(exc, Exception) else asyncio.CancelledError())
-            self.waiting = []
-            raise
+    async def _commit_batch(self, members: list[Writes]) -> list[BaseException | None]:
+        async with self.slot():
+            outcomes = await self._commit_group(members)
+        await self._tidy([writes for writes, failed in zip(members, outcomes, strict=True) if failed is None])
+        return outcomes
 
     async def _commit_group(self, members: list[Writes]) -> list[BaseException | None]:
         """Commit `members` together; if that fails, each half on its own, down to single members, whose failure is

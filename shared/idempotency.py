@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pymongo
 from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.batching import Batcher
 from shared.envelope import Envelope
 from shared.mongo import Document, Session, in_transaction
 from shared.rules import RuleViolation
@@ -128,6 +130,26 @@ async def run_idempotent(
         return await in_transaction(client, txn, timeout_s=timeout_s)
     except DuplicateKeyError:  # a concurrent retry with the same key committed first: replay its answer
         return await in_transaction(client, txn, timeout_s=timeout_s)
+
+
+class PriorAnswers:
+    """The first answers kept under Idempotency-Keys, looked up for concurrent requests together: one `$in` read for
+    the keys asked while the previous read was in flight (a spike's refusals each ask whether theirs answered before).
+    """
+
+    def __init__(self, db: AsyncDatabase[Document], timeout_s: float) -> None:
+        self.db = db
+        self.timeout_s = timeout_s
+        self.batcher: Batcher[str, dict[str, Any] | None] = Batcher(self._read)
+
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The record kept under `key` (`record`'s shape), or None for a key not used before."""
+        return await self.batcher.submit(key)
+
+    async def _read(self, keys: list[str]) -> list[dict[str, Any] | BaseException | None]:
+        with pymongo.timeout(self.timeout_s):
+            found = {d["_id"]: d async for d in self.db[IDEMPOTENCY].find({"_id": {"$in": list(set(keys))}})}
+        return [found.get(key) for key in keys]
 
 
 def record(key: str, fingerprint: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,11 @@ class UnitOfWork(Protocol):
         commit: `shared/group_commit.py`); raises what committing them alone would raise."""
         ...
 
+    async def prior_answer(self, key: str) -> dict[str, Any] | None:
+        """The record kept under an Idempotency-Key (`shared.idempotency.record`), or None: read together with other
+        requests' look-ups (`shared.idempotency.PriorAnswers`)."""
+        ...
+
     def cache(self, name: str, ttl_s: float) -> TtlCache[Any]:
         """This replica's short-lived cache called `name`."""
         ...

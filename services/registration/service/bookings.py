@@ -109,7 +109,7 @@ def _full_sessions(uow: UnitOfWork) -> TtlCache[int]:
 
 
 async def _replay(uow: UnitOfWork, scoped_key: str, fields: dict[str, Any]) -> dict[str, Any] | None:
-    prior = await uow.db[IDEMPOTENCY].find_one({"_id": scoped_key})
+    prior = await uow.prior_answer(scoped_key)
     if prior is None:
         return None
     if prior["fingerprint"] != request_fingerprint(fields):

@@ -1,14 +1,17 @@
-"""Group commit: concurrent requests' writes share one transaction, and one member's refusal fails no other."""
+"""Batched work: concurrent requests' writes share one transaction (one member's refusal failing no other), and
+their Idempotency-Key look-ups share one read."""
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import nullcontext
+from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, InvalidOperation
 
 from shared.group_commit import GroupCommit, Writes
+from shared.idempotency import IDEMPOTENCY, PriorAnswers, record
 from shared.mongo import Document, connect_mongo
 
 
@@ -58,3 +61,28 @@ async def test_a_lone_request_commits_statement_by_statement(db: AsyncDatabase[D
     with pytest.raises(DuplicateKeyError):
         await group.commit(booking(1, "p"))  # the same booking again: nothing of it is written twice
     assert (await db["days"].find_one({"_id": "p"}) or {})["count"] == 1
+
+
+class CountedAnswers(PriorAnswers):
+    reads = 0
+
+    async def _read(self, keys: list[str]) -> list[dict[str, Any] | BaseException | None]:
+        self.reads += 1
+        return await super()._read(keys)
+
+
+async def test_concurrent_look_ups_of_idempotency_keys_share_reads(db: AsyncDatabase[Document]) -> None:
+    await db[IDEMPOTENCY].insert_many([record(f"k{i}", "f", {"n": i}) for i in range(0, 40, 2)])
+    answers = CountedAnswers(db, timeout_s=10)
+    found = await asyncio.gather(*(answers.get(f"k{i % 40}") for i in range(80)))  # each key asked twice
+    assert [(a or {}).get("body") for a in found] == [{"n": i % 40} if i % 2 == 0 else None for i in range(80)]
+    assert 1 <= answers.reads < 80
+    assert await answers.get("k2") is not None and await answers.get("k3") is None  # alone: at once
+
+
+async def test_a_failed_read_fails_each_look_up_of_its_batch(mongodb_url: str) -> None:
+    mongo = connect_mongo(mongodb_url)
+    answers = PriorAnswers(mongo["unused"], timeout_s=5)
+    await mongo.close()  # every read now fails
+    outcomes = await asyncio.gather(*(answers.get(f"k{i}") for i in range(5)), return_exceptions=True)
+    assert all(isinstance(o, InvalidOperation) for o in outcomes)
