@@ -26,6 +26,10 @@
     } catch (e) { /* no sound: the colour says it */ }
   }
 
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("sw.js").catch(() => {}); // scope: this app's path; opens without signal
+  }
+
   createApp({
     setup() {
       const me = ref(cred.current());
