@@ -56,15 +56,6 @@
     return 6371000 * 2 * Math.asin(Math.sqrt(a));
   }
 
-  function claimsOf(token) {
-    try {
-      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-      return JSON.parse(decodeURIComponent(escape(atob(part))));
-    } catch (e) {
-      return null;
-    }
-  }
-
   function locate() {
     return new Promise((resolve, reject) => {
       if (!navigator.geolocation) return reject(new Error("此手机不支持定位"));
@@ -693,8 +684,8 @@
     const fromLink = enrolmentFromLink();
     if (fromLink) {
       const before = await queue.get("token");
-      const was = before && claimsOf(before);
-      const now = claimsOf(fromLink);
+      const was = before && api.claims(before);
+      const now = api.claims(fromLink);
       if (!now) {
         vant.showDialog({ title: "登记链接无效", message: "请向协调员重新索取登记二维码。" });
       } else {

@@ -1,6 +1,6 @@
 // sciweek 应用公共库 / the apps' one way to call their service's API (served at lib/api.js by every service).
 // Relative URLs only: an app at /app/ calls "../api/v1/..." so it works on the service's port and behind a gateway.
-// Plain script (no build step): defines window.sciweek.api.
+// Plain script (no build step): defines window.sciweek.api (credential.js and staff.js, loaded after it, use it).
 
 (function (global) {
   "use strict";
@@ -13,6 +13,16 @@
     b[8] = (b[8] & 0x3f) | 0x80;
     const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  // The claims of a JWT (not verified: the service does that), or null if it is not one.
+  function claims(token) {
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(decodeURIComponent(escape(atob(part))));
+    } catch (e) {
+      return null;
+    }
   }
 
   // Chinese words for the refusals every app may meet; a problem's own `detail` (already Chinese first) wins.
@@ -73,5 +83,5 @@
     return { status: response.status, data, etag: response.headers.get("ETag") };
   }
 
-  global.sciweek = Object.assign(global.sciweek || {}, { api: { call, newId, ApiError, MESSAGES } });
+  global.sciweek = Object.assign(global.sciweek || {}, { api: { call, newId, claims, ApiError, MESSAGES } });
 })(typeof self !== "undefined" ? self : window);

@@ -6,14 +6,7 @@
   "use strict";
   const DEVICE = "sciweek.device";
 
-  function claims(token) {
-    try {
-      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-      return JSON.parse(decodeURIComponent(escape(atob(part))));
-    } catch (e) {
-      return null;
-    }
-  }
+  const claims = (token) => global.sciweek.api.claims(token);
   function deviceId() {
     let id = localStorage.getItem(DEVICE);
     if (!id) localStorage.setItem(DEVICE, (id = global.sciweek.api.newId()));

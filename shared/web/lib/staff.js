@@ -5,14 +5,7 @@
   "use strict";
   const KEY = "sciweek.staff.token";
 
-  function claims(token) {
-    try {
-      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-      return JSON.parse(decodeURIComponent(escape(atob(part))));
-    } catch (e) {
-      return null;
-    }
-  }
+  const claims = (token) => global.sciweek.api.claims(token);
   function current() {
     const token = sessionStorage.getItem(KEY);
     const c = token && claims(token);
