@@ -14,7 +14,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image
-from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from services.registration.main import create_app
 from services.registration.store import BOOKINGS
@@ -35,6 +35,19 @@ async def first_load_kb(page: Page) -> float:
         ".reduce((n, e) => n + (e.transferSize || e.encodedBodySize || 0), 0)"
     )
     return round(float(total) / 1024, 1)
+
+
+async def fits_the_phone(page: Page, *shown: str) -> None:
+    """Each text is on screen (not scrolled or clipped away) and the page does not scroll sideways."""
+    for text in shown:
+        await expect(page.get_by_text(text).first).to_be_in_viewport()
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+async def quiet(page: Page) -> None:
+    """Element Plus toasts closed, so a screenshot shows the page."""
+    await page.evaluate("ElementPlus.ElMessage.closeAll()")
+    await expect(page.locator(".el-message")).to_have_count(0)
 
 
 async def test_public_books_once_waits_and_sees_the_offer(
@@ -117,13 +130,18 @@ async def test_operator_invited_publishes_two_sessions_seen_by_the_public(
             await page.reload()
             await page.locator("#venues", has_text="已通过").wait_for()
             await page.locator("#venues").get_by_role("button", name="开放日").click()
-            await page.fill("input[name=day-date]", (today() + timedelta(days=2)).isoformat())
+            date = today() + timedelta(days=2)
+            await page.fill("input[name=day-date]", date.isoformat())
             await page.locator("#add-session").click()
             await page.locator("#add-session").click()
             await page.locator("#create-day").click()
             publish = page.locator("#days .publish")
             await publish.click()
             await page.locator("#days", has_text="已发布").wait_for()
+            weekday = "一二三四五六日"[date.weekday()]
+            await fits_the_phone(page, f"{date.month}月{date.day}日 周{weekday}", "09:00–10:00", "已约 0/50")
+            await expect(page.locator("#days").get_by_role("button", name="预约名单")).to_be_in_viewport()
+            await quiet(page)
             await page.screenshot(path=artifact("operator-opendays.png"), full_page=True)
 
             public = await operator.new_page()
@@ -133,6 +151,16 @@ async def test_operator_invited_publishes_two_sessions_seen_by_the_public(
             await day.click()
             await public.locator(".session").nth(1).wait_for()
             assert await public.locator(".session").count() == 2
+            await public.locator(".session").first.click()
+            await public.fill("input[name=name]", "李四")
+            await public.fill("input[name=phone]", "13800138000")
+            await public.locator("#book").click()
+            await public.locator("#booking-status", has_text="预约成功").wait_for()
+
+            await page.locator("#days").get_by_role("button", name="预约名单").click()
+            await page.locator("#bookings", has_text="李四").wait_for()
+            await fits_the_phone(page, "李四", "138****8000", "未入场")
+            await page.screenshot(path=artifact("operator-bookings.png"), full_page=True)
         finally:
             await desk.close()
             await operator.close()

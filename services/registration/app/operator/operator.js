@@ -9,7 +9,11 @@
   const TYPES = { research_institute: "科研院所", high_tech_enterprise: "高新技术企业", science_base: "科普基地", science_museum: "科技场馆", university: "高校" };
   const VENUE_STATUS = { pending: "待审核", approved: "已通过", rejected: "未通过" };
   const BOOKING_STATUS = { confirmed: "已确认", waitlisted: "候补", offered: "候补待确认", cancelled: "已取消", expired: "已过期" };
+  const BOOKING_TAG = { confirmed: "success", waitlisted: "warning", offered: "warning", cancelled: "info", expired: "info" };
   const INVITE_STATUS = { pending: "未使用", accepted: "已登录", revoked: "已撤销" };
+  const WEEKDAYS = "日一二三四五六";
+  const TZ = "Asia/Shanghai";
+  const WIDE = window.matchMedia("(min-width: 768px)"); // below it: cards and list rows instead of tables
   const say = (e) => ElMessage.error((e.message || "操作失败").split(" / ")[0]);
 
   createApp({
@@ -27,6 +31,7 @@
       const pending = ref([]);
       const invitations = ref([]);
       const made = ref(null);
+      const phone = ref(!WIDE.matches);
       const venueForm = reactive({ id: "", etag: "", name: "", org_type: "science_museum", city_code: "", address: "", tracks_exit: false });
       const dayForm = reactive({ date: "", online: false, online_url: "", price_policy: "free", normal_price: 20, max_group_size: 5, closes: "", sessions: [] });
       const inviteForm = reactive({ label: "", venue_ids: [], valid_hours: 72 });
@@ -38,14 +43,27 @@
       const cityVenues = computed(() => venues.value.filter((v) => v.status === "approved"));
       const shownBookings = computed(() => bookings.value.filter((b) => !sessionFilter.value || b.session_id === sessionFilter.value));
       const chosenSession = computed(() => (day.value && day.value.sessions.find((s) => s.session_id === sessionFilter.value)) || {});
+      const tally = computed(() => {
+        const live = shownBookings.value.filter((b) => b.status === "confirmed");
+        const people = (list) => list.reduce((n, b) => n + b.party_size, 0);
+        return { orders: live.length, people: people(live), inside: people(live.filter((b) => b.checked_in_at)) };
+      });
       const cityName = (code) => (programme.cities.find((c) => c.code === code) || {}).name || code || "";
       const venueName = (id) => (venues.value.find((v) => v.id === id) || {}).name || id;
       const time = (iso, withDate) => {
         if (!iso) return "";
         const t = new Date(iso);
-        const hm = t.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: "Asia/Shanghai" });
-        return withDate ? `${t.toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai" })} ${hm}` : hm;
+        const hm = t.toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false, timeZone: TZ });
+        return withDate ? `${t.toLocaleDateString("zh-CN", { timeZone: TZ })} ${hm}` : hm;
       };
+      const dayLabel = (date) => {
+        const [y, m, d] = date.split("-").map(Number);
+        return `${m}月${d}日 周${WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()]}`;
+      };
+      const span = (s) => `${time(s.starts_at)}–${time(s.ends_at)}`;
+      const seats = (s) => (s.cancelled ? "已取消" : s.remaining == null ? `名额 ${s.capacity}` : `已约 ${s.capacity - s.remaining}/${s.capacity}`);
+      const price = (d) => (d.price_policy === "free" ? "免费" : d.normal_price ? `半价（原价 ${d.normal_price} 元）` : "半价");
+      const deadline = (iso) => new Date(iso).toLocaleString("zh-CN", { month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false, timeZone: TZ });
       const api = (path, opts = {}) => call(`${API}${path}`, { token: me.value && me.value.token, ...opts });
 
       async function loadVenues() {
@@ -213,6 +231,7 @@
       }
 
       onMounted(async () => {
+        WIDE.addEventListener("change", (e) => (phone.value = !e.matches));
         call(`${API}/public/programme`).then(({ data }) => Object.assign(programme, data), () => {});
         try {
           me.value = await cred.fromAddress();
@@ -232,9 +251,9 @@
       });
 
       return {
-        TYPES, VENUE_STATUS, BOOKING_STATUS, INVITE_STATUS, me, role, who, tab, busy, programme, venues, approved, cityVenues,
-        days, venueId, day, bookings, shownBookings, sessionFilter, chosenSession, pending, invitations, made,
-        venueForm, dayForm, inviteForm, cityName, venueName, time, loadDays, resetVenue, editVenue, saveVenue, openDays,
+        TYPES, VENUE_STATUS, BOOKING_STATUS, BOOKING_TAG, INVITE_STATUS, me, role, who, tab, busy, phone, programme, venues, approved,
+        cityVenues, days, venueId, day, bookings, shownBookings, sessionFilter, chosenSession, tally, pending, invitations, made,
+        venueForm, dayForm, inviteForm, cityName, venueName, time, dayLabel, span, seats, price, deadline, loadDays, resetVenue, editVenue, saveVenue, openDays,
         addSession, createDay, publish, openBookings, exportXlsx, cancelSession, review, invite, revoke, signOut,
       };
     },
