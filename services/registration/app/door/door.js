@@ -129,9 +129,20 @@
         last.value = { kind, word: WORDS[kind], who, detail };
         beep(kind);
       }
-      // one scanned text (camera, or the ticket of a typed booking code): decided here, uploaded later
+      // one scanned text (camera, or the ticket of a typed booking code): decided here, uploaded later. One at a
+      // time: camera frames of one ticket arriving while its signature is checked must not let it in twice.
+      let deciding = false;
       async function handle(text) {
-        if (last.value || !venueId.value) return;
+        if (last.value || deciding || !venueId.value) return false;
+        deciding = true;
+        try {
+          await decide(text);
+        } finally {
+          deciding = false;
+        }
+        return true;
+      }
+      async function decide(text) {
         const claims = key ? await verify(key, text) : null;
         if (!claims) return show("invalid", "", key ? "二维码无效或被篡改" : "尚未下载验票公钥，请联网一次");
         if (claims.v !== venueId.value) return show("invalid", "", "非本场馆的预约");
@@ -215,7 +226,7 @@
         }, 5000);
         await sync();
         startCamera();
-        window.door = { handle, sync }; // the same entry the camera uses (tests feed forged tokens through it)
+        window.door = { handle, resume, sync }; // the camera's entry (tests feed forged tokens through it)
       });
 
       return {
