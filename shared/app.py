@@ -119,7 +119,7 @@ class Runtime:
     def __post_init__(self) -> None:
         if self.transaction_slots is None and self.settings.max_concurrent_transactions > 0:
             self.transaction_slots = asyncio.Semaphore(self.settings.max_concurrent_transactions)
-        self.group = GroupCommit(self.mongo, self.db, self._transaction_slot, self.settings.transaction_deadline_s)
+        self.group = GroupCommit(self.mongo, self.db, self._transaction_slot, self.settings.request_deadline_s)
         self.prior_answers = idempotency.PriorAnswers(self.db, self.settings.request_deadline_s)
 
     def _transaction_slot(self) -> AbstractAsyncContextManager[Any]:

@@ -22,7 +22,7 @@ from pymongo.errors import PyMongoError
 
 from shared.batching import Batcher
 from shared.envelope import Envelope
-from shared.mongo import Document, Session, in_transaction
+from shared.mongo import Document, Session, database_unavailable, in_transaction
 from shared.outbox import OUTBOX, outbox_entry
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class GroupCommit:
         self.client = client
         self.db = db
         self.slot = slot  # the replica's transaction slot, shared with its other transactions
-        self.timeout_s = timeout_s
+        self.timeout_s = timeout_s  # a request's deadline: the callers wait for their group
         self.batcher: Batcher[Writes, None] = Batcher(self._commit_batch, max_group)
         self.groups = 0  # transactions run for groups (a test reads how many requests shared one)
 
@@ -98,7 +98,8 @@ class GroupCommit:
 
     async def _commit_batch(self, members: list[Writes]) -> list[BaseException | None]:
         async with self.slot():
-            outcomes = await self._commit_group(members)
+            with pymongo.timeout(self.timeout_s):  # the group, halves included, within one request's deadline
+                outcomes = await self._commit_group(members)
         await self._tidy([writes for writes, failed in zip(members, outcomes, strict=True) if failed is None])
         return outcomes
 
@@ -118,7 +119,9 @@ class GroupCommit:
             await in_transaction(self.client, partial(self._write, writes=together), timeout_s=self.timeout_s)
             self.groups += 1
             return [None] * len(members)
-        except Exception:  # one member's refusal, most likely: halves find whose
+        except Exception as exc:
+            if database_unavailable(exc):  # the database's trouble, not a member's: each is told at once (503)
+                return [exc] * len(members)
             log.debug("a group of %d failed: committing it in halves", len(members), exc_info=True)
         half = len(members) // 2
         return await self._commit_group(members[:half]) + await self._commit_group(members[half:])

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
+from pymongo.errors import AutoReconnect
 
 from services.registration import store
 from services.registration.main import create_app
@@ -223,6 +225,37 @@ async def test_seats_held_by_a_booking_that_never_committed_go_back(registration
     assert await reclaim_holds(dataclasses.replace(runtime, settings=later)) == 1
     seat = await runtime.db[SEATS].find_one({"_id": session_id})
     assert seat is not None and seat["remaining"] == 4 and seat["taken"] == 1 and seat["holds"] == {}
+
+
+async def test_a_booking_committed_but_unacknowledged_keeps_its_seats(
+    registration: Any, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection dies after the commit: the booker gets 503, yet the seats must not go back (they are the
+    booking's); its retry with the same key gets the booking, and the hold is settled, never returned."""
+    runtime, client = registration
+    session_id = await one_session(client, auth, capacity=5)
+    commit_group = runtime.group._commit_group
+
+    async def committed_then_lost(members: list[Any]) -> list[BaseException | None]:
+        await commit_group(members)  # committed, but the acknowledgement never arrives
+        return [AutoReconnect("connection lost after the commit (test)") for _ in members]
+
+    monkeypatch.setattr(runtime.group, "_commit_group", committed_then_lost)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    lost = await client.post(BOOK, json=booking_body(session_id, party_size=2), headers=key)
+    assert lost.status_code == 503 and lost.headers["Retry-After"]
+    monkeypatch.undo()
+    seat = await runtime.db[SEATS].find_one({"_id": session_id})
+    assert seat is not None and seat["remaining"] == 3  # held for the booking that did commit
+    again = await client.post(BOOK, json=booking_body(session_id, party_size=2), headers=key)
+    assert again.status_code == 201 and await runtime.db[BOOKINGS].count_documents({"_id": again.json()["id"]}) == 1
+
+    long_ago = utcnow() - timedelta(minutes=10)
+    await runtime.db[SEATS].update_one({"_id": session_id}, {"$set": {f"holds.{again.json()['id']}.at": long_ago}})
+    later = runtime.settings.model_copy(update={"registration_hold_timeout_s": 60})
+    assert await reclaim_holds(dataclasses.replace(runtime, settings=later)) == 0  # settled: its booking exists
+    seat = await runtime.db[SEATS].find_one({"_id": session_id})
+    assert seat is not None and seat["remaining"] == 3 and seat["holds"] == {}
 
 
 async def test_seats_are_conserved_when_bookings_and_cancellations_race(registration: Any, auth: Auth) -> None:

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError, InvalidOperation
 
 from shared.group_commit import GroupCommit, Writes
 from shared.idempotency import IDEMPOTENCY, PriorAnswers, record
-from shared.mongo import Document, connect_mongo
+from shared.mongo import Document, connect_mongo, database_unavailable
 
 
 @pytest.fixture
@@ -61,6 +61,25 @@ async def test_a_lone_request_commits_statement_by_statement(db: AsyncDatabase[D
     with pytest.raises(DuplicateKeyError):
         await group.commit(booking(1, "p"))  # the same booking again: nothing of it is written twice
     assert (await db["days"].find_one({"_id": "p"}) or {})["count"] == 1
+
+
+class CountedCommit(GroupCommit):
+    attempts = 0
+
+    async def _write(self, session: Any, *, writes: Writes) -> None:
+        self.attempts += 1
+        await super()._write(session, writes=writes)
+
+
+async def test_a_database_outage_fails_a_group_at_once_not_in_halves() -> None:
+    unreachable = connect_mongo("mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300")  # nothing listens there
+    try:
+        group = CountedCommit(unreachable, unreachable["nowhere"], nullcontext, timeout_s=10)
+        outcomes = await asyncio.gather(*(group.commit(booking(n, f"p{n}")) for n in range(8)), return_exceptions=True)
+    finally:
+        await unreachable.close()
+    assert all(isinstance(o, Exception) and database_unavailable(o) for o in outcomes)  # each answers 503
+    assert group.attempts == 1  # not 1 + 2 + 4 + 8 transactions, each waiting for the database
 
 
 class CountedAnswers(PriorAnswers):

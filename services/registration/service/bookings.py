@@ -21,7 +21,7 @@ from shared.http import AfterId, decode_cursor, encode_cursor, lost_update
 from shared.idempotency import IDEMPOTENCY, json_safe, request_fingerprint
 from shared.idempotency import record as idempotency_record
 from shared.idempotency import scoped_key as idempotency_scope
-from shared.mongo import Session, utcnow
+from shared.mongo import Session, database_unavailable, utcnow
 from shared.privacy import mask_phone
 from shared.rules import RuleViolation
 from shared.tabular import xlsx_bytes
@@ -76,9 +76,11 @@ async def book(uow: UnitOfWork, fields: dict[str, Any], key: str | None, session
         store.settle_hold_later(writes, seat["_id"], booking_id)
     try:
         await uow.commit_writes(writes)  # with the other bookings arriving meanwhile: one transaction
-    except BaseException as exc:
-        if taken:  # nothing was committed: the seats go back
+    except Exception as exc:
+        if taken and not database_unavailable(exc):  # refused, so nothing was committed: the seats go back now
             await store.give_back_seats(uow.db, seat["_id"], booking_id)
+        # an outage (or this request cancelled) leaves the outcome unknown: the hold stays, and `reclaim_holds`
+        # returns its seats unless the booking turns out committed
         if not isinstance(exc, DuplicateKeyError):
             raise
         # the key's first request (a replay of this one) committed first: its answer; else the phone's day is full
