@@ -48,7 +48,7 @@ class Writes:
     (tidying that a periodic job would otherwise do, such as settling a seat hold)."""
 
     ops: list[Insert | Update] = field(default_factory=list)
-    events: list[Envelope] = field(default_factory=list)  # added by `uow.events.emit_with(writes, ...)`
+    events: list[Envelope] = field(default_factory=list)  # `writes.events.append(uow.events.new(data, ...))`
     afterwards: list[Update] = field(default_factory=list)
 
     def insert(self, collection: str, doc: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import pymongo
 from pydantic import BaseModel
@@ -23,9 +23,6 @@ from shared.envelope import Envelope, new_event
 from shared.metrics import Metrics
 from shared.mongo import Document, Session
 from shared.settings import Settings
-
-if TYPE_CHECKING:
-    from shared.group_commit import Writes
 
 log = logging.getLogger(__name__)
 
@@ -46,24 +43,23 @@ class Outbox:
         self.db = db
         self.source = source
 
+    def new(self, data: BaseModel, *, subject: str | None = None) -> Envelope:
+        """An event of this service whose payload is `data` (its type comes from its contract), not yet recorded: for
+        a use case that describes its writes (`Writes.events` of `uow.commit_writes`)."""
+        return new_event(event_type_of(data), data, source=self.source, subject=subject)
+
     async def emit(self, session: Session, data: BaseModel, *, subject: str | None = None) -> Envelope:
-        """Record the event whose payload is `data` (its type comes from its contract) for the relay."""
-        event = new_event(event_type_of(data), data, source=self.source, subject=subject)
+        """Record the event whose payload is `data` for the relay, in the caller's transaction."""
+        event = self.new(data, subject=subject)
         await add_to_outbox(self.db, session, event)
         return event
 
     async def emit_all(self, session: Session, items: list[tuple[BaseModel, str | None]]) -> list[Envelope]:
         """`emit` for each (data, subject) in order, recorded as one entry (a batch of work, one document)."""
-        events = [new_event(event_type_of(data), data, source=self.source, subject=subject) for data, subject in items]
+        events = [self.new(data, subject=subject) for data, subject in items]
         if events:
             await self.db[OUTBOX].insert_one(outbox_entry(events), session=session)
         return events
-
-    def emit_with(self, writes: "Writes", data: BaseModel, *, subject: str | None = None) -> Envelope:
-        """`emit` for a use case that describes its writes (`uow.commit_writes`): the event joins `writes`."""
-        event = new_event(event_type_of(data), data, source=self.source, subject=subject)
-        writes.events.append(event)
-        return event
 
 
 async def add_to_outbox(db: AsyncDatabase[Document], session: Session, event: Envelope) -> None:

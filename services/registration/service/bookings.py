@@ -174,7 +174,7 @@ def _booking_writes(uow: UnitOfWork, doc: dict[str, Any]) -> Writes:
         event: BaseModel = _confirmed(doc)
     else:
         event = BookingWaitlisted(booking_id=doc["_id"], **_facts(doc))
-    uow.events.emit_with(writes, event, subject=f"booking/{doc['_id']}")
+    writes.events.append(uow.events.new(event, subject=f"booking/{doc['_id']}"))
     return writes
 
 
