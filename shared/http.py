@@ -2,7 +2,6 @@
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
@@ -87,20 +86,34 @@ def decode_cursor(cursor: str, shape: type[CursorState]) -> CursorState:
 
 
 class SweptMemoryStorage(MemoryStorage):
-    """limits' in-memory store, its expired entries swept once a second instead of every 10 ms.
+    """limits' in-memory store, swept by the limiter in the event loop's thread at most once a second.
 
-    The store's timer visits every client's entries on each sweep: at 10 ms, a spike of a few thousand clients kept
-    that thread busy (a fifth of the service's CPU, holding the GIL from the event loop). The sweep only frees
-    memory; the moving window reads the entries' own times, so limits hold whatever the sweep's pace.
+    limits sweeps from a timer thread every 10 ms, visiting every client's entries: during a spike of a few thousand
+    clients that thread took a fifth of the service's CPU and held the GIL from the event loop; and it keeps a key
+    whose entries have all expired, so a week of distinct addresses would only grow. Here no thread runs: `sweep`
+    (called before each hit, in the one thread that hits) drops expired entries and empty keys. The moving window
+    reads the entries' own times, so limits hold whatever the sweep's pace.
     """
 
     SWEEP_S = 1.0
 
-    def _MemoryStorage__schedule_expiry(self) -> None:  # limits calls it (name-mangled) after each hit
-        if not self.timer.is_alive():
-            self.timer = threading.Timer(self.SWEEP_S, self._MemoryStorage__expire_events)  # type: ignore[attr-defined]
-            self.timer.daemon = True
-            self.timer.start()
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()  # the one limits starts with
+        self.timer.join()
+        self.swept_at = time.monotonic()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # limits calls it (name-mangled) on each hit: no timer
+        pass
+
+    def sweep(self) -> None:
+        now = time.monotonic()
+        if now - self.swept_at < self.SWEEP_S:
+            return
+        self.swept_at = now
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+        for key in [key for key, entries in self.events.items() if not entries]:
+            del self.events[key]
 
 
 class RateLimiter:
@@ -112,7 +125,8 @@ class RateLimiter:
 
     def __init__(self, limit: str, trusted_proxies: Sequence[IPv4Network | IPv6Network] = ()) -> None:
         self.item = parse(limit)
-        self.strategy = MovingWindowRateLimiter(SweptMemoryStorage())
+        self.storage = SweptMemoryStorage()
+        self.strategy = MovingWindowRateLimiter(self.storage)
         self.trusted_proxies = tuple(trusted_proxies)
 
     def client(self, request: Request) -> str:
@@ -137,6 +151,7 @@ class RateLimiter:
         return any(address in network for network in self.trusted_proxies)
 
     async def check(self, key: str) -> None:
+        self.storage.sweep()
         if not self.strategy.hit(self.item, key):
             reset, _ = self.strategy.get_window_stats(self.item, key)
             wait_s = max(1, int(reset - time.time()))

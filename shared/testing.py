@@ -145,7 +145,7 @@ async def reset_service(runtime: Runtime, keep: Collection[str] = (LEASES,), idl
     await asyncio.gather(*(runtime.db[name].delete_many({}) for name in names))
     for cache in runtime.caches.values():
         cache.entries.clear()
-    runtime.limiter.strategy.storage.reset()
+    runtime.limiter.storage.reset()
     runtime.clock.fixed = None
 
 

@@ -98,23 +98,17 @@ async def test_rate_limiter_says_when_to_retry() -> None:
     await limiter.check("5.6.7.8")  # another client is not affected
 
 
-async def test_the_limiter_sweeps_expired_entries_once_a_second_not_every_10_ms(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    limiter = RateLimiter("2/second")
-    storage = limiter.strategy.storage
-    assert isinstance(storage, SweptMemoryStorage)
-    storage.timer.join()  # the sweep scheduled when the store was made
-    await limiter.check("1.2.3.4")
-    assert storage.timer.is_alive() and storage.timer.interval == SweptMemoryStorage.SWEEP_S == 1.0
-    storage.timer.cancel()
-    storage.timer.join()
+async def test_the_limiter_forgets_expired_clients_without_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SweptMemoryStorage, "SWEEP_S", 0.05)
+    limiter = RateLimiter("2/second")
+    await limiter.check("1.2.3.4")
+    assert not limiter.storage.timer.is_alive()  # no sweeping thread (it held the GIL from the event loop)
     await asyncio.sleep(1.1)  # the first client's second has passed
-    await limiter.check("5.6.7.8")  # schedules a sweep
-    await asyncio.sleep(0.3)
-    kept = {key.split("/")[1]: len(entries) for key, entries in storage.events.items()}
-    assert kept.get("1.2.3.4", 0) == 0 and kept["5.6.7.8"] == 1  # the first swept from memory, not the second
+    await limiter.check("5.6.7.8")  # sweeps first
+    assert [key.split("/")[1] for key in limiter.storage.events] == ["5.6.7.8"]  # the first is forgotten entirely
+    await limiter.check("5.6.7.8")
+    with pytest.raises(Problem):
+        await limiter.check("5.6.7.8")  # and limits still hold
 
 
 def client_of(limiter: RateLimiter, peer: str, *forwarded: str) -> str:
