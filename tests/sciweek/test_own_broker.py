@@ -1,7 +1,6 @@
 """The test run owns its broker: a wedged machine broker cannot hold it up."""
 
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -107,16 +106,3 @@ def test_an_interrupted_runs_node_is_removed_by_the_next_run(tmp_path: Path) -> 
     with pytest.raises(RabbitCtlError):
         orphan.ctl("status", timeout_s=20)
     assert NODES_ROOT.exists()
-
-
-def test_two_own_nodes_form_a_cluster() -> None:
-    first, second = RabbitNode().start(), RabbitNode().start()
-    try:
-        second.join(first)
-        status = first.ctl("cluster_status", "--formatter", "json")
-        assert first.name in status and second.name in status
-        running = json.loads(status)["running_nodes"]
-        assert sorted(running) == sorted([first.name, second.name])
-    finally:
-        second.stop()
-        first.stop()
