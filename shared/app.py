@@ -145,8 +145,6 @@ class Runtime:
         key: str | None,
         body: Any,
         fn: Callable[[Session], Awaitable[dict[str, Any]]],
-        *,
-        optimistic: bool = False,
     ) -> dict[str, Any]:
         """`commit` under an Idempotency-Key: a replay returns the first reply, another body is 422."""
         fingerprint = idempotency.request_fingerprint(body)
@@ -158,7 +156,6 @@ class Runtime:
                 fingerprint,
                 fn,
                 timeout_s=self.settings.transaction_deadline_s,
-                optimistic=optimistic,
             )
         self.relay.wake()
         return result

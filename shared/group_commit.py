@@ -130,8 +130,7 @@ class GroupCommit:
         """A group's writes: one command per collection, and its events as one outbox entry."""
         for collection, bulk in _by_collection(writes.ops).items():
             await self.db[collection].bulk_write(bulk, ordered=True, session=session)
-        if writes.events:
-            await self.db[OUTBOX].insert_one(outbox_entry(writes.events), session=session)
+        await self._record_events(session, writes)
 
     async def _write_alone(self, session: Session, *, writes: Writes) -> None:
         """One request's writes statement by statement: a refusal is the driver's own error for its statement."""
@@ -140,7 +139,10 @@ class GroupCommit:
                 await self.db[op.collection].insert_one(op.doc, session=session)
             else:
                 await self.db[op.collection].update_one(op.filter, op.update, upsert=op.upsert, session=session)
-        if writes.events:
+        await self._record_events(session, writes)
+
+    async def _record_events(self, session: Session, writes: Writes) -> None:
+        if writes.events:  # committed together: one outbox entry
             await self.db[OUTBOX].insert_one(outbox_entry(writes.events), session=session)
 
     async def _tidy(self, members: list[Writes]) -> None:

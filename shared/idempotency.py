@@ -99,21 +99,16 @@ async def run_idempotent(
     effect: Callable[[Session], Awaitable[dict[str, Any]]],
     *,
     timeout_s: float,
-    optimistic: bool = False,
 ) -> dict[str, Any]:
     """Run `effect` once per key: a replay with the same body returns the first result, another body is 422.
 
-    `key` must already be scoped to the caller (e.g. "<sub>:<route>:<Idempotency-Key>"). `optimistic` skips reading
-    the record on the first attempt (one database operation less when keys are new): the record's unique `_id` still
-    refuses a used key, and the attempt that follows the collision reads it.
+    `key` must already be scoped to the caller (e.g. "<sub>:<route>:<Idempotency-Key>").
     """
     if key is None:
         return await in_transaction(client, effect, timeout_s=timeout_s)
-    attempts = [optimistic]
 
     async def txn(session: Session) -> dict[str, Any]:
-        unread = attempts.pop() if attempts else False
-        prior = None if unread else await db[IDEMPOTENCY].find_one({"_id": key}, session=session)
+        prior = await db[IDEMPOTENCY].find_one({"_id": key}, session=session)
         if prior is not None:
             if prior["fingerprint"] != fingerprint:
                 raise RuleViolation(

@@ -183,12 +183,14 @@ class Relay:
             return 0
         batches = [[Envelope.model_validate(e) for e in entry_envelopes(entry)] for entry in entries]
         events = [event for batch in batches for event in batch]
-        outcomes = iter(await asyncio.gather(*(self.publisher.publish(e) for e in events), return_exceptions=True))
+        results = await asyncio.gather(*(self.publisher.publish(e) for e in events), return_exceptions=True)
         done = datetime.now(UTC)
         retries, sent = [], []
+        start = 0
         for entry, batch in zip(entries, batches, strict=True):
+            outcomes, start = results[start : start + len(batch)], start + len(batch)
             failed = None
-            for event, result in zip(batch, outcomes, strict=False):
+            for event, result in zip(batch, outcomes, strict=True):
                 if isinstance(result, asyncio.CancelledError):
                     raise result
                 if isinstance(result, BaseException):

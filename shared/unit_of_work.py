@@ -39,14 +39,8 @@ class UnitOfWork(Protocol):
         key: str | None,
         body: Any,
         fn: Callable[[Session], Awaitable[dict[str, Any]]],
-        *,
-        optimistic: bool = False,
     ) -> dict[str, Any]:
-        """`commit` under an Idempotency-Key: a replay returns the first result.
-
-        `optimistic`: the key is expected to be new (the caller found no record): it is written without being read
-        first, and only a collision runs `fn` again after reading the record.
-        """
+        """`commit` under an Idempotency-Key: a replay returns the first result."""
         ...
 
     async def commit_writes(self, writes: Writes) -> None:

@@ -6,7 +6,7 @@
   "use strict";
   const DEVICE = "sciweek.device";
 
-  const claims = (token) => global.sciweek.api.claims(token);
+  const { claims } = global.sciweek.api;
   function deviceId() {
     let id = localStorage.getItem(DEVICE);
     if (!id) localStorage.setItem(DEVICE, (id = global.sciweek.api.newId()));
@@ -37,5 +37,5 @@
     }
     return { current, fromAddress, signOut };
   }
-  global.sciweek = Object.assign(global.sciweek || {}, { credentialFor, claims });
+  global.sciweek = Object.assign(global.sciweek || {}, { credentialFor });
 })(window);

@@ -5,7 +5,7 @@
   "use strict";
   const KEY = "sciweek.staff.token";
 
-  const claims = (token) => global.sciweek.api.claims(token);
+  const { claims } = global.sciweek.api;
   function current() {
     const token = sessionStorage.getItem(KEY);
     const c = token && claims(token);
@@ -29,5 +29,5 @@
   function signOut() {
     sessionStorage.removeItem(KEY);
   }
-  global.sciweek = Object.assign(global.sciweek || {}, { staff: { current, fromAddress, signIn, signOut, claims } });
+  global.sciweek = Object.assign(global.sciweek || {}, { staff: { current, fromAddress, signIn, signOut } });
 })(window);
